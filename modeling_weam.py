@@ -1,0 +1,302 @@
+"""WEAM: Word-Exchange Aligning Model, as `transformers` models that travel to the Hub as remote code.
+
+The encoder is BERT itself (weights named `bert.*`, so any BERT-family checkpoint loads, and the
+trained encoder loads back into stock BERT heads). What WEAM adds is a pre-training objective:
+
+    L = L_mp + λ·L_cp
+
+* L_mp (multilingual prediction): a masked token of `[CLS] S [SEP] T [SEP]` is predicted from its
+  own last-layer state by BERT's MLM head (transform + LayerNorm + decoder tied to the embeddings).
+* L_cp (cross-lingual prediction): the same masked token is predicted from the states of the words
+  aligned to it in the other sentence: H' = AᵀH (A links aligned positions both ways; several
+  partners average), H̃ = W₂H' + b₂, then a prediction head of the same form.
+
+Both predictions are computed only at masked positions, and AᵀH is an index gather over the list of
+alignment pairs, never a dense L×L matrix. TLM is this model with λ = 0 on pairs, MLM with λ = 0 on
+single sentences.
+
+Self-contained on purpose: this file and `configuration_weam.py` are all a Hub repo needs.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import BertConfig
+from transformers.models.bert.modeling_bert import (
+    BertForMaskedLM,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertLMPredictionHead,
+    BertModel,
+    BertOnlyMLMHead,
+    BertPreTrainedModel,
+)
+from transformers.utils import ModelOutput, logging
+
+try:  # loaded as Hub remote code (a package) ...
+    from .configuration_weam import WeamConfig
+except ImportError:  # ... or from a checkout of the repository
+    from configuration_weam import WeamConfig
+
+
+logger = logging.get_logger(__name__)
+
+# Entries of `alignment_pairs` beyond an example's links hold this value.
+ALIGNMENT_PAD = -1
+
+
+class WeamPreTrainedModel(BertPreTrainedModel):
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+class WeamModel(BertModel):
+    """The BERT encoder, under the WEAM configuration (what `AutoModel` loads from a WEAM checkpoint)."""
+
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+@dataclass
+class WeamForPreTrainingOutput(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `()`):
+        L_mp + λ·L_cp, per masked token (see `WeamForPreTraining.forward`).
+    mlm_loss, cross_lingual_loss (`torch.FloatTensor` of shape `()`):
+        The two terms, before λ.
+    mlm_logits (`torch.FloatTensor`):
+        With `labels`: shape `(num_masked, vocab_size)`, the masked positions in row-major order.
+        Without: shape `(batch, seq_len, vocab_size)`, every position (inference, as `BertForMaskedLM`).
+    mlm_labels (`torch.LongTensor` of shape `(num_masked,)`): the targets of `mlm_logits`.
+    cross_lingual_logits (`torch.FloatTensor` of shape `(num_predicted, vocab_size)`), cross_lingual_labels:
+        The cross-lingual predictions and their targets (masked tokens that have one, see `unaligned_tokens`).
+    """
+
+    loss: torch.FloatTensor | None = None
+    mlm_loss: torch.FloatTensor | None = None
+    cross_lingual_loss: torch.FloatTensor | None = None
+    mlm_logits: torch.FloatTensor | None = None
+    mlm_labels: torch.LongTensor | None = None
+    cross_lingual_logits: torch.FloatTensor | None = None
+    cross_lingual_labels: torch.LongTensor | None = None
+    last_hidden_state: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+def exchange_aligned_states(flat_hidden, masked_positions, alignment_pairs, seq_len):
+    """H' = AᵀH at the masked positions, as a gather over the alignment pairs.
+
+    Args:
+        flat_hidden: `(batch * seq_len, hidden)` last-layer states.
+        masked_positions: `(num_masked,)` flat indices (b * seq_len + i) of the masked tokens.
+        alignment_pairs: `(batch, num_pairs, 2)` positions (i, j) linked in `[CLS] S [SEP] T [SEP]`,
+            padded with `ALIGNMENT_PAD`. Each link counts both ways.
+        seq_len: the padded sequence length.
+
+    Returns:
+        `(partner_states, partner_count)`: the mean state of each masked token's partners
+        (zeros where it has none) `(num_masked, hidden)`, and how many partners it has `(num_masked,)`.
+    """
+    batch_size, num_pairs, _ = alignment_pairs.shape
+    valid = alignment_pairs[..., 0] != ALIGNMENT_PAD
+    offsets = (torch.arange(batch_size, device=alignment_pairs.device) * seq_len)[:, None].expand(-1, num_pairs)
+    left = (offsets + alignment_pairs[..., 0])[valid]
+    right = (offsets + alignment_pairs[..., 1])[valid]
+    receivers = torch.cat([left, right])
+    senders = torch.cat([right, left])
+
+    # Rank of each flat position among the masked ones (-1: not masked): links whose receiving
+    # token is not masked predict nothing and are dropped before any state is gathered.
+    rank = torch.full((flat_hidden.shape[0],), -1, dtype=torch.long, device=flat_hidden.device)
+    rank[masked_positions] = torch.arange(masked_positions.numel(), device=flat_hidden.device)
+    receiver_rank = rank[receivers]
+    keep = receiver_rank >= 0
+    receiver_rank, senders = receiver_rank[keep], senders[keep]
+
+    num_masked = masked_positions.numel()
+    summed = flat_hidden.new_zeros(num_masked, flat_hidden.shape[1]).index_add_(0, receiver_rank, flat_hidden[senders])
+    count = flat_hidden.new_zeros(num_masked).index_add_(0, receiver_rank, flat_hidden.new_ones(receiver_rank.numel()))
+    return summed / count.clamp(min=1).unsqueeze(1), count
+
+
+class WeamForPreTraining(WeamPreTrainedModel):
+    """BERT with WEAM's two prediction heads. With `cross_lingual_weight = 0` it is TLM/MLM and has no cross-lingual layers."""
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+        "cross_lingual_head.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cross_lingual_head.decoder.bias": "cross_lingual_head.bias",
+    }
+
+    def __init__(self, config: WeamConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        # The pooler takes no part in pre-training; it is kept (frozen) so that a checkpoint's pooler,
+        # which sequence classifiers start from, passes through post-training unchanged.
+        self.bert.pooler.requires_grad_(False)
+        self.cls = BertOnlyMLMHead(config)
+        if config.cross_lingual_weight > 0:
+            self.cross_lingual_transform = nn.Linear(config.hidden_size, config.hidden_size)  # W₂, b₂
+            self.cross_lingual_head = BertLMPredictionHead(config)
+        self.post_init()
+
+    @property
+    def has_cross_lingual_head(self):
+        return self.config.cross_lingual_weight > 0
+
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings):
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        alignment_pairs: torch.Tensor | None = None,
+        num_items_in_batch: torch.Tensor | int | None = None,
+        **kwargs,
+    ) -> WeamForPreTrainingOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch, seq_len)`):
+            Original ids at masked positions, -100 elsewhere.
+        alignment_pairs (`torch.LongTensor` of shape `(batch, num_pairs, 2)`):
+            Aligned subword positions (i in S, j in T) of each example, padded with -1. Needed when λ > 0.
+        num_items_in_batch (`int` or `torch.Tensor`):
+            Masked tokens in the whole optimizer step (all micro-batches and processes); the `Trainer`
+            passes it so the loss of k accumulated micro-batches equals that of one k-times larger batch.
+
+        The loss is a mean per masked token: (Σ CE_mp + λ·Σ CE_cp) / num_masked, where the second sum
+        runs over the masked tokens that have a cross-lingual prediction.
+        """
+        outputs = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        hidden = outputs.last_hidden_state
+        common = {
+            "last_hidden_state": hidden,
+            "hidden_states": outputs.hidden_states,
+            "attentions": outputs.attentions,
+        }
+        if labels is None:
+            return WeamForPreTrainingOutput(mlm_logits=self.cls(hidden), **common)
+
+        batch_size, seq_len, hidden_size = hidden.shape
+        flat_hidden = hidden.reshape(-1, hidden_size)
+        flat_labels = labels.reshape(-1)
+        masked_positions = (flat_labels != -100).nonzero().squeeze(1)
+        mlm_labels = flat_labels[masked_positions]
+        denominator = num_items_in_batch if num_items_in_batch is not None else max(masked_positions.numel(), 1)
+
+        mlm_logits = self.cls(flat_hidden[masked_positions])
+        mlm_loss = F.cross_entropy(mlm_logits.float(), mlm_labels, reduction="sum") / denominator
+        loss = mlm_loss
+
+        cross_lingual_loss = cross_lingual_logits = cross_lingual_labels = None
+        if self.has_cross_lingual_head:
+            if alignment_pairs is None:
+                raise ValueError(
+                    "cross_lingual_weight > 0 needs `alignment_pairs` (use DataCollatorForWeam, or set "
+                    "cross_lingual_weight=0 for TLM/MLM)"
+                )
+            partner_states, partner_count = exchange_aligned_states(
+                flat_hidden, masked_positions, alignment_pairs, seq_len
+            )
+            cross_lingual_labels = mlm_labels
+            mode = self.config.unaligned_tokens
+            if mode == "ignore":
+                has_partner = partner_count > 0
+                partner_states, cross_lingual_labels = partner_states[has_partner], mlm_labels[has_partner]
+            elif mode == "self":
+                own_states = flat_hidden[masked_positions]
+                partner_states = torch.where((partner_count > 0).unsqueeze(1), partner_states, own_states)
+            cross_lingual_logits = self.cross_lingual_head(self.cross_lingual_transform(partner_states))
+            cross_lingual_loss = (
+                F.cross_entropy(cross_lingual_logits.float(), cross_lingual_labels, reduction="sum") / denominator
+            )
+            loss = loss + self.config.cross_lingual_weight * cross_lingual_loss
+
+        return WeamForPreTrainingOutput(
+            loss=loss,
+            mlm_loss=mlm_loss.detach(),
+            cross_lingual_loss=None if cross_lingual_loss is None else cross_lingual_loss.detach(),
+            mlm_logits=mlm_logits,
+            mlm_labels=mlm_labels,
+            cross_lingual_logits=cross_lingual_logits,
+            cross_lingual_labels=cross_lingual_labels,
+            **common,
+        )
+
+
+class WeamForMaskedLM(BertForMaskedLM):
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+class WeamForSequenceClassification(BertForSequenceClassification):
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+class WeamForQuestionAnswering(BertForQuestionAnswering):
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+class WeamForTokenClassification(BertForTokenClassification):
+    config_class = WeamConfig
+    config: WeamConfig
+
+
+WeamConfig.register_for_auto_class()
+for _model_class, _auto_class in [
+    (WeamModel, "AutoModel"),
+    (WeamForPreTraining, "AutoModelForPreTraining"),
+    (WeamForMaskedLM, "AutoModelForMaskedLM"),
+    (WeamForSequenceClassification, "AutoModelForSequenceClassification"),
+    (WeamForQuestionAnswering, "AutoModelForQuestionAnswering"),
+    (WeamForTokenClassification, "AutoModelForTokenClassification"),
+]:
+    _model_class.register_for_auto_class(_auto_class)
+
+
+def save_as_bert(model: nn.Module, save_directory: str) -> None:
+    """Write a WEAM model as a plain `bert` checkpoint that stock `transformers` loads without remote
+    code: the encoder and, where the model has one, the MLM head (`BertForMaskedLM`), else `BertModel`.
+    The pooler is written too, so `BertForSequenceClassification` starts from it as from mBERT's.
+    The cross-lingual head (pre-training only) is left out."""
+    settings = {
+        key: value
+        for key, value in model.config.to_dict().items()
+        if key not in WeamConfig.weam_settings and key not in ("model_type", "auto_map", "architectures")
+    }
+    bert_config = BertConfig(**settings)
+    if hasattr(model, "cls"):
+        bert, prefix = BertForMaskedLM(bert_config), ""
+    else:  # an encoder, bare (keys `embeddings.*`) or under a task head (keys `bert.embeddings.*`)
+        bert, prefix = BertModel(bert_config), "bert." if hasattr(model, "bert") else ""
+    wanted = set(bert.state_dict()) | {"bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+    state = {key[len(prefix) :]: value for key, value in model.state_dict().items() if key.startswith(prefix)}
+    state = {key: value.contiguous() for key, value in state.items() if key in wanted}
+    missing = sorted(set(bert.state_dict()) - set(state))
+    if missing:
+        raise ValueError(f"the model has no weights for these BERT parameters: {missing}")
+    bert.load_state_dict(state, strict=False)
+    bert.save_pretrained(save_directory, state_dict=state)
