@@ -129,8 +129,6 @@ class WeamForPreTraining(WeamPreTrainedModel):
     _tied_weights_keys = {
         "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
         "cls.predictions.decoder.bias": "cls.predictions.bias",
-        "cross_lingual_head.decoder.weight": "bert.embeddings.word_embeddings.weight",
-        "cross_lingual_head.decoder.bias": "cross_lingual_head.bias",
     }
 
     def __init__(self, config: WeamConfig):
@@ -143,6 +141,11 @@ class WeamForPreTraining(WeamPreTrainedModel):
         if config.cross_lingual_weight > 0:
             self.cross_lingual_transform = nn.Linear(config.hidden_size, config.hidden_size)  # W₂, b₂
             self.cross_lingual_head = BertLMPredictionHead(config)
+            self._tied_weights_keys = {
+                **self._tied_weights_keys,
+                "cross_lingual_head.decoder.weight": "bert.embeddings.word_embeddings.weight",
+                "cross_lingual_head.decoder.bias": "cross_lingual_head.bias",
+            }
         self.post_init()
 
     @property

@@ -1,0 +1,77 @@
+"""`DataCollatorForWeam`: batches of `[CLS] S [SEP] T [SEP]` pairs with masked tokens and word alignments.
+
+Masking is the stock `DataCollatorForLanguageModeling`'s (80% [MASK] / 10% random / 10% kept, never
+special tokens or padding, optional whole-word masking, optional seed); this class adds what WEAM
+needs on top: the alignment pairs, padded into the `(batch, num_pairs, 2)` index form the model
+gathers with, and an optional random swap of S and T per example (PPA's input order shuffling) that
+the alignment follows.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import DataCollatorForLanguageModeling
+
+ALIGNMENT_PAD = -1  # the value modeling_weam.ALIGNMENT_PAD gives padding pairs
+
+
+def swap_pair_order(example: dict) -> dict:
+    """`[CLS] S [SEP] T [SEP]` -> `[CLS] T [SEP] S [SEP]`, with token types and alignment moved along.
+
+    Alignment pairs stay (position in the first sentence, position in the second)."""
+    types = example["token_type_ids"]
+    length = len(example["input_ids"])
+    first_sep = types.index(1) - 1 if 1 in types else length - 1
+    # new position -> old position
+    order = [0, *range(first_sep + 1, length - 1), first_sep, *range(1, first_sep), length - 1]
+    new_position = np.empty(length, dtype=np.int64)
+    new_position[order] = np.arange(length)
+    swapped = dict(example)
+    for key in ("input_ids", "special_tokens_mask", "offset_mapping", "word_ids"):
+        if key in example:
+            swapped[key] = [example[key][old] for old in order]
+    second_start = length - first_sep  # [CLS] + T + [SEP]
+    swapped["token_type_ids"] = [0] * second_start + [1] * (length - second_start)
+    swapped["alignment"] = [[int(new_position[j]), int(new_position[i])] for i, j in example.get("alignment", [])]
+    return swapped
+
+
+@dataclass
+class DataCollatorForWeam(DataCollatorForLanguageModeling):
+    """
+    Args (beyond `DataCollatorForLanguageModeling`'s, whose `mlm_probability` defaults here to WEAM's 0.3):
+        swap_probability (`float`, defaults to 0.0):
+            Probability that an example's S and T trade places (PPA uses 0.5).
+
+    Features of each example: `input_ids`, `token_type_ids`, optionally `special_tokens_mask` (faster) and
+    `alignment` (list of `[i, j]` positions). Output: `input_ids`, `attention_mask`, `token_type_ids`,
+    `labels` and `alignment_pairs` `(batch, max_pairs, 2)` padded with -1.
+
+    Randomness: with `seed` the collator has its own generator; without, it draws from torch's global
+    RNG, which `Trainer` seeds and saves in every checkpoint, so a resumed run masks exactly like an
+    uninterrupted one.
+    """
+
+    mlm_probability: float | None = 0.3
+    swap_probability: float = 0.0
+
+    def torch_call(self, examples):
+        if self.swap_probability > 0:
+            swaps = torch.rand(len(examples), generator=self._generator()) < self.swap_probability
+            examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps.tolist())]
+        alignments = [e.get("alignment") or [] for e in examples]
+        examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
+        batch = super().torch_call(examples)
+        max_pairs = max((len(a) for a in alignments), default=0)
+        pairs = np.full((len(examples), max_pairs, 2), ALIGNMENT_PAD, dtype=np.int64)
+        for row, alignment in enumerate(alignments):
+            if alignment:
+                pairs[row, : len(alignment)] = alignment
+        batch["alignment_pairs"] = torch.from_numpy(pairs)
+        return batch
+
+    def _generator(self):
+        if self.seed is not None and self.generator is None:
+            self.create_rng()
+        return self.generator

@@ -1,0 +1,324 @@
+#!/usr/bin/env python
+"""Alignment post-training of a multilingual encoder on parallel data: WEAM, TLM or MLM.
+
+    python run_pretrain.py                       # the embedded default: a tiny model on the shipped sample
+    accelerate launch run_pretrain.py \\
+        --model_name_or_path bert-base-multilingual-cased \\
+        --train_data en-de=europarl.en,europarl.de --objective weam --output_dir mbert-weam-en-de
+
+The output folder (and every checkpoint) loads with
+`AutoModel.from_pretrained(folder, trust_remote_code=True)` and is ready for `--push_to_hub`.
+Arguments: `python run_pretrain.py --help`, or one JSON/YAML file: `python run_pretrain.py args.yaml`.
+"""
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+import datasets
+import transformers
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+
+import modeling_weam
+from configuration_weam import WeamConfig
+from data_collator import DataCollatorForWeam
+from parallel_data import CorpusSpec, ParallelDataError, load_parallel_corpus
+from weam_trainer import AlignmentTrainer
+
+logger = logging.getLogger(__name__)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE = os.path.join(HERE, "data", "sample")
+OBJECTIVES = {
+    # objective: (cross-lingual weight λ, masking probability, pairs or single sentences)
+    "weam": (1.0, 0.3, "pairs"),
+    "tlm": (0.0, 0.15, "pairs"),
+    "mlm": (0.0, 0.15, "sentences"),
+}
+# The embedded default: a model small enough to train in minutes on a laptop CPU.
+TINY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512)
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "Checkpoint to post-train: a Hub id (bert-base-multilingual-cased) or a folder of any "
+                  "BERT-family model. Default: a tiny random BERT (the embedded demo)."},
+    )
+    tokenizer_name: str | None = field(
+        default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: the shipped mBERT vocabulary."}
+    )
+    objective: str = field(default="weam", metadata={"help": f"One of {', '.join(OBJECTIVES)}."})
+    cross_lingual_weight: float | None = field(
+        default=None, metadata={"help": "λ in L = L_mp + λ·L_cp (WEAM only; default 1.0)."}
+    )
+    unaligned_tokens: str = field(
+        default="ignore",
+        metadata={"help": "A masked token with no aligned partner in the cross-lingual head: 'ignore' (no "
+                  "cross-lingual prediction), 'self' (predicted from its own state), 'zero' (the paper's AᵀH "
+                  "literally: from b₂ alone)."},
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={"help": "Config settings to override, e.g. `hidden_size=64,num_hidden_layers=2` (for a new model: "
+                  "on top of the tiny default)."},
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "Allow remote code when loading the model."})
+    cache_dir: str | None = field(default=None, metadata={"help": "Where downloaded models and datasets are cached."})
+
+
+@dataclass
+class DataArguments:
+    train_data: list[str] = field(
+        default_factory=lambda: [
+            f"en-es={SAMPLE}/tico19.en-es.en,{SAMPLE}/tico19.en-es.es",
+            f"en-zh={SAMPLE}/tico19.en-zh.en,{SAMPLE}/tico19.en-zh.zh",
+        ],
+        metadata={"help": "One corpus per language pair, as `SRC-TGT=LOCATION`. LOCATION: `SRC_FILE,TGT_FILE` "
+                  "(line-aligned; a third file gives Pharaoh alignments), a .tsv/.csv/.jsonl/.json file with "
+                  "columns named by language, source/target or translation, a saved dataset folder, or a Hub "
+                  "dataset `NAME[:CONFIG]`. Default: the shipped TICO-19 sample (en-es, en-zh)."},
+    )
+    sampling_weights: list[float] | None = field(
+        default=None,
+        metadata={"help": "Sampling weight per corpus (same order as --train_data). Default: every pair once per "
+                  "epoch, i.e. proportional to corpus size."},
+    )
+    validation_pairs: int = field(
+        default=100, metadata={"help": "Pairs held out of each corpus for evaluation (0: none)."}
+    )
+    max_seq_length: int = field(default=128, metadata={"help": "Tokens per pair; longer pairs are truncated."})
+    mlm_probability: float | None = field(
+        default=None, metadata={"help": "Masking probability. Default: 0.3 for WEAM, 0.15 for TLM/MLM."}
+    )
+    whole_word_mask: bool = field(default=False, metadata={"help": "Mask whole words instead of subwords."})
+    aligner: str = field(
+        default="eflomal",
+        metadata={"help": "Word aligner for corpora without alignments: 'eflomal' (statistical, the default, the "
+                  "successor of the paper's FastAlign), 'neural' (batched similarity alignment with "
+                  "--aligner_model) or 'simalign'. See `python word_alignment.py --help` for speed and quality."},
+    )
+    aligner_model: str | None = field(default=None, metadata={"help": "Encoder for the neural aligners."})
+    aligner_layer: int = field(default=8, metadata={"help": "Layer of --aligner_model used for alignment."})
+    symmetrization: str = field(
+        default="grow-diag-final-and", metadata={"help": "eflomal: grow-diag-final-and, intersection or union."}
+    )
+    first_subword_only: bool = field(
+        default=False, metadata={"help": "Link only the first subwords of aligned words (default: every subword pair)."}
+    )
+    pretokenized: bool = field(default=False, metadata={"help": "Input words are separated by spaces already."})
+    skip_invalid: bool = field(
+        default=False, metadata={"help": "Skip and count bad pairs (empty side, over-long line, bad alignment) "
+                                 "instead of stopping at the first."}
+    )
+    max_line_chars: int = field(default=2000, metadata={"help": "A longer line is an error (or skipped)."})
+    streaming: bool = field(
+        default=False, metadata={"help": "Stream corpora larger than memory (needs --max_steps; not with eflomal)."}
+    )
+
+
+@dataclass
+class PretrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the WEAM paper's defaults."""
+
+    output_dir: str = field(default="output/weam-demo", metadata={"help": "Where the model and checkpoints go."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Pairs per batch and device."})
+    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs over the parallel data."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate on the held-out pairs."})
+    logging_steps: float = field(default=20, metadata={"help": "Log every N steps."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Keep the `alignment` column: the collator turns it into `alignment_pairs`."}
+    )
+    prediction_loss_only: bool = field(default=True, metadata={"help": "Evaluation computes losses, not logits."})
+    export_plain_bert: bool = field(
+        default=False, metadata={"help": "Also write OUTPUT_DIR/plain-bert, loadable without remote code."}
+    )
+
+
+def parse_arguments(argv):
+    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments), description=__doc__)
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        load = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
+        return load(os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(argv)
+
+
+def build_model(model_args, tokenizer, cross_lingual_weight):
+    settings = dict(cross_lingual_weight=cross_lingual_weight, unaligned_tokens=model_args.unaligned_tokens)
+    if model_args.model_name_or_path is None:
+        config = WeamConfig(vocab_size=len(tokenizer), **TINY_MODEL, **settings)
+    else:
+        config = WeamConfig.from_pretrained(
+            model_args.model_name_or_path, cache_dir=model_args.cache_dir,
+            trust_remote_code=model_args.trust_remote_code, **settings,
+        )
+    if model_args.config_overrides:
+        config.update_from_string(model_args.config_overrides)
+    if model_args.model_name_or_path is None:
+        return modeling_weam.WeamForPreTraining(config)
+    model, loading = modeling_weam.WeamForPreTraining.from_pretrained(
+        model_args.model_name_or_path, config=config, cache_dir=model_args.cache_dir, output_loading_info=True
+    )
+    if loading["missing_keys"]:
+        logger.warning("Newly initialized (not in %s): %s", model_args.model_name_or_path, sorted(loading["missing_keys"]))
+    if loading["unexpected_keys"]:
+        logger.info("Not used from the checkpoint: %s", sorted(loading["unexpected_keys"]))
+    return model
+
+
+def split_into_sentences(batch):
+    """Pairs -> their two sentences as separate examples (the MLM baseline on the same data)."""
+    out = {"input_ids": [], "token_type_ids": [], "special_tokens_mask": [], "alignment": []}
+    for ids, mask in zip(batch["input_ids"], batch["special_tokens_mask"]):
+        sep = mask.index(1, 1)  # the [SEP] after S
+        for part, part_mask in ((ids[: sep + 1], mask[: sep + 1]), (ids[:1] + ids[sep + 1 :], mask[:1] + mask[sep + 1 :])):
+            out["input_ids"].append(part)
+            out["token_type_ids"].append([0] * len(part))
+            out["special_tokens_mask"].append(part_mask)
+            out["alignment"].append([])
+    return out
+
+
+def load_data(data_args, tokenizer, sentences, seed, cache_dir):
+    aligner_options = {}
+    if data_args.aligner == "eflomal":
+        aligner_options = {"symmetrization": data_args.symmetrization, "seed": seed}
+    elif data_args.aligner_model:
+        aligner_options = {"model_name_or_path": data_args.aligner_model, "layer": data_args.aligner_layer}
+    train_sets, eval_sets, reports = [], [], []
+    for spec_text in data_args.train_data:
+        spec = CorpusSpec.parse(spec_text)
+        dataset, report = load_parallel_corpus(
+            spec, tokenizer, skip_invalid=data_args.skip_invalid, max_line_chars=data_args.max_line_chars,
+            streaming=data_args.streaming, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
+            first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
+            aligner=data_args.aligner, aligner_options=aligner_options,
+        )
+        if report is not None:
+            logger.info(str(report))
+            reports.append(report)
+        if data_args.validation_pairs:
+            if data_args.streaming:
+                eval_sets.append(dataset.take(data_args.validation_pairs))
+                dataset = dataset.skip(data_args.validation_pairs)
+            else:
+                split = dataset.train_test_split(test_size=data_args.validation_pairs, seed=seed)
+                dataset, held_out = split["train"], split["test"]
+                eval_sets.append(held_out)
+        train_sets.append(dataset)
+    languages = sorted({lang for s in data_args.train_data for lang in CorpusSpec.parse(s).name.split("-")})
+
+    def combine(parts, weights):
+        if sentences:
+            parts = [p.map(split_into_sentences, batched=True, remove_columns=p.column_names) for p in parts]
+        if len(parts) == 1:
+            return parts[0]
+        if weights:
+            total = sum(weights)
+            return datasets.interleave_datasets(
+                parts, probabilities=[w / total for w in weights], seed=seed, stopping_strategy="all_exhausted"
+            )
+        return datasets.concatenate_datasets(parts)
+
+    train = combine(train_sets, data_args.sampling_weights)
+    evaluation = combine(eval_sets, None) if eval_sets else None
+    return train, evaluation, reports, languages
+
+
+def main(argv=None):
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+                        if training_args.should_log else logging.WARNING)
+    transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
+    datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
+    if model_args.objective not in OBJECTIVES:
+        raise SystemExit(f"--objective must be one of {', '.join(OBJECTIVES)}, got {model_args.objective!r}")
+    default_weight, default_masking, unit = OBJECTIVES[model_args.objective]
+    cross_lingual_weight = default_weight
+    if model_args.cross_lingual_weight is not None and model_args.objective == "weam":
+        cross_lingual_weight = model_args.cross_lingual_weight
+    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
+        raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
+    set_seed(training_args.seed)
+
+    tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or os.path.join(SAMPLE, "mbert-tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name, cache_dir=model_args.cache_dir)
+    try:
+        with training_args.main_process_first(desc="tokenizing and aligning"):
+            train, evaluation, reports, languages = load_data(
+                data_args, tokenizer, unit == "sentences", training_args.seed, model_args.cache_dir
+            )
+    except ParallelDataError as error:
+        raise SystemExit(f"error: {error}") from None
+    model = build_model(model_args, tokenizer, cross_lingual_weight)
+
+    collator = DataCollatorForWeam(
+        tokenizer=tokenizer,
+        mlm_probability=data_args.mlm_probability or default_masking,
+        whole_word_mask=data_args.whole_word_mask,
+        pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
+    )
+    hyperparameters = {
+        "objective": model_args.objective,
+        "cross-lingual weight λ": cross_lingual_weight,
+        "unaligned tokens": model_args.unaligned_tokens,
+        "masking probability": collator.mlm_probability,
+        "word aligner": data_args.aligner,
+        "max sequence length": data_args.max_seq_length,
+        "learning rate": training_args.learning_rate,
+        "batch size (total)": training_args.per_device_train_batch_size * training_args.world_size
+        * training_args.gradient_accumulation_steps,
+        "epochs / max steps": f"{training_args.num_train_epochs} / {training_args.max_steps}",
+        "seed": training_args.seed,
+    }
+    trainer = AlignmentTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        data_collator=collator,
+        processing_class=tokenizer,
+        card_info=dict(
+            base_model=model_args.model_name_or_path,
+            objective=model_args.objective,
+            languages=languages,
+            data=data_args.train_data,
+            hyperparameters=hyperparameters,
+            repo=training_args.hub_model_id,
+            data_report=[str(r) for r in reports],
+        ),
+    )
+    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+    if evaluation is not None:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+    if trainer.is_world_process_zero():
+        with open(os.path.join(training_args.output_dir, "data_report.json"), "w") as f:
+            json.dump([{"corpus": r.name, "read": r.read, "used": r.used, "skipped": dict(r.skipped)}
+                       for r in reports], f, indent=2)
+        trainer.make_hub_ready(training_args.output_dir)
+        if training_args.export_plain_bert:
+            modeling_weam.save_as_bert(trainer.model, os.path.join(training_args.output_dir, "plain-bert"))
+            tokenizer.save_pretrained(os.path.join(training_args.output_dir, "plain-bert"))
+        print(
+            f"\nTrained {model_args.model_name_or_path or 'a tiny random BERT'} with {model_args.objective.upper()} "
+            f"on {', '.join(r.name + f' ({r.used} pairs)' for r in reports) or 'a stream'} for "
+            f"{trainer.state.global_step} steps.\nSaved to {os.path.abspath(training_args.output_dir)}; load it with\n"
+            f"  AutoModel.from_pretrained({training_args.output_dir!r}, trust_remote_code=True)"
+        )
+    if training_args.push_to_hub:
+        trainer.push_to_hub(finetuned_from=model_args.model_name_or_path, tags=["weam", model_args.objective])
+
+
+if __name__ == "__main__":
+    main()

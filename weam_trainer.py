@@ -1,0 +1,92 @@
+"""The stock `Trainer`, extended with what alignment post-training needs to report and to leave behind.
+
+* Each prediction head's loss and masked-token accuracy, in the training logs and at evaluation
+  (`mlm_*` and `cross_lingual_*`), summed over every process before they are logged.
+* Every saved folder (`checkpoint-N` and the final one) is Hub-ready: config with `auto_map`, the
+  remote-code `.py` files, the tokenizer, and a model card.
+"""
+
+import os
+import shutil
+
+import torch
+from transformers import Trainer
+
+import model_card
+
+REMOTE_CODE_FILES = ("configuration_weam.py", "modeling_weam.py")
+HEADS = ("mlm", "cross_lingual")
+
+
+class AlignmentTrainer(Trainer):
+    def __init__(self, *args, card_info: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.card_info = card_info or {}
+        self._train_head_losses = {}
+        self._steps_at_last_log = 0
+        self._eval_sums = {}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        with torch.no_grad():
+            for head in HEADS:
+                if outputs.get(f"{head}_loss") is None:
+                    continue
+                if model.training:  # already a share of the step's mean: summing gives the mean
+                    self._add(self._train_head_losses, f"{head}_loss", outputs[f"{head}_loss"])
+                else:
+                    logits, labels = outputs[f"{head}_logits"], outputs[f"{head}_labels"]
+                    self._add(self._eval_sums, f"{head}_loss_sum", torch.nn.functional.cross_entropy(
+                        logits.float(), labels, reduction="sum"))
+                    self._add(self._eval_sums, f"{head}_correct", (logits.argmax(-1) == labels).sum())
+                    self._add(self._eval_sums, f"{head}_count", torch.tensor(labels.numel(), device=labels.device))
+        return (loss, outputs) if return_outputs else loss
+
+    @staticmethod
+    def _add(sums, key, value):
+        value = value.detach().double()
+        sums[key] = sums[key] + value if key in sums else value
+
+    def _reduced(self, sums):
+        """Sums over all processes, as Python floats."""
+        return {key: self.accelerator.reduce(value.reshape(1), reduction="sum").item() for key, value in sums.items()}
+
+    def evaluate(self, *args, **kwargs):
+        self._eval_sums = {}
+        return super().evaluate(*args, **kwargs)
+
+    def log(self, logs, *args, **kwargs):
+        if "loss" in logs and self._train_head_losses:
+            steps = max(self.state.global_step - self._steps_at_last_log, 1)
+            for key, value in self._reduced(self._train_head_losses).items():
+                logs[key] = value / steps
+            self._train_head_losses, self._steps_at_last_log = {}, self.state.global_step
+        prefix = next((k[: -len("loss")] for k in logs if k.endswith("_loss") and k.startswith("eval")), None)
+        if prefix is not None and self._eval_sums:
+            sums = self._reduced(self._eval_sums)
+            for head in HEADS:
+                count = sums.get(f"{head}_count", 0)
+                if count:
+                    logs[f"{prefix}{head}_loss"] = sums[f"{head}_loss_sum"] / count
+                    logs[f"{prefix}{head}_accuracy"] = sums[f"{head}_correct"] / count
+            self._eval_sums = {}
+        super().log(logs, *args, **kwargs)
+
+    def _save(self, output_dir=None, state_dict=None):
+        super()._save(output_dir, state_dict)
+        output_dir = output_dir or self.args.output_dir
+        if self.args.should_save:
+            self.make_hub_ready(output_dir)
+
+    def make_hub_ready(self, folder):
+        """Remote code files next to the weights (save_pretrained may leave them out) and a model card."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in REMOTE_CODE_FILES:
+            if not os.path.exists(os.path.join(folder, name)):
+                shutil.copy(os.path.join(here, name), folder)
+        model_card.write(folder, trainer_state=self.state, **self.card_info)
+
+    def create_model_card(self, *args, **kwargs):
+        # push_to_hub calls this; our card replaces the generic one.
+        if self.is_world_process_zero():
+            model_card.write(self.args.output_dir, trainer_state=self.state, **self.card_info)

@@ -1,0 +1,438 @@
+"""Word alignment of parallel sentences: statistical (eflomal), neural (batched SimAlign-style
+matching of encoder embeddings) and the reference SimAlign, with symmetrization, Pharaoh/TALP I/O
+and alignment error rate.
+
+Alignments are lists (one per sentence pair) of 0-based `(source_word, target_word)` links.
+
+    python word_alignment.py --src de.txt --tgt en.txt --output de-en.align --aligner neural \\
+        --model ~/.cache/xlingual-models/multilingual-e5-small
+    python word_alignment.py --parallel test.de-en --pretokenized --gold deen.talp --output out.align
+"""
+
+import argparse
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import warnings
+
+import torch
+import torch.nn.functional as F
+from tokenizers.normalizers import BertNormalizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+SYMMETRIZATIONS = ("grow-diag-final-and", "grow-diag-final", "intersection", "union")
+NEURAL_METHODS = ("argmax", "itermax", "softmax")
+ALIGNERS = ("eflomal", "neural", "simalign")
+
+# mBERT's basic tokenization (cased): whitespace, punctuation and every CJK character become words.
+_BERT_NORMALIZER = BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+_BERT_PRE_TOKENIZER = BertPreTokenizer()
+
+
+def split_words(text: str) -> list[str]:
+    """Split `text` into words the way mBERT does before WordPiece (no segmenter needed for Chinese/Japanese)."""
+    return [word for word, _ in _BERT_PRE_TOKENIZER.pre_tokenize_str(_BERT_NORMALIZER.normalize_str(text))]
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+
+
+class AlignmentFileError(ValueError):
+    """An input file (text, Pharaoh or TALP) is malformed; the message names the file, line and fix."""
+
+    def __init__(self, path, line_number, problem, fix):
+        location = f"{path}, line {line_number}" if line_number else str(path)
+        super().__init__(f"{location}: {problem}. {fix}")
+
+
+def read_lines(path) -> list[str]:
+    """Lines of a UTF-8 file, split on "\\n" only (a sentence may contain other Unicode line breaks)."""
+    with open(path, "rb") as file:
+        lines = file.read().split(b"\n")
+    if lines[-1] == b"":  # the final newline ends the last line, it does not start a new one
+        lines.pop()
+    decoded = []
+    for line_number, line in enumerate(lines, start=1):
+        try:
+            decoded.append(line.decode("utf-8").removesuffix("\r"))
+        except UnicodeDecodeError as error:
+            raise AlignmentFileError(
+                path, line_number, f"invalid UTF-8 at byte {error.start} ({line[error.start:error.start + 4]!r})",
+                "Convert the file to UTF-8, e.g. `iconv -f LATIN1 -t UTF-8`",
+            ) from None
+    return decoded
+
+
+def read_sentence_pairs(src_path, tgt_path, pretokenized=False):
+    """Word lists of two line-aligned files; every pair must have words on both sides."""
+    src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
+    if len(src_lines) != len(tgt_lines):
+        raise AlignmentFileError(
+            tgt_path, None, f"has {len(tgt_lines)} lines but {src_path} has {len(src_lines)}",
+            "Line i of both files must be one sentence pair: remove or add lines so the counts match",
+        )
+    return _split_pairs([(src_path, src_lines), (tgt_path, tgt_lines)], pretokenized)
+
+
+def read_parallel_file(path, pretokenized=False):
+    """Word lists of a `source ||| target` file (the format of the gold alignment test sets)."""
+    src_lines, tgt_lines = [], []
+    for line_number, line in enumerate(read_lines(path), start=1):
+        sides = line.split(" ||| ")
+        if len(sides) != 2:
+            raise AlignmentFileError(
+                path, line_number, f"expected one ' ||| ' between source and target, found {len(sides) - 1}",
+                "Write each pair as `source sentence ||| target sentence`",
+            )
+        src_lines.append(sides[0])
+        tgt_lines.append(sides[1])
+    return _split_pairs([(path, src_lines), (path, tgt_lines)], pretokenized)
+
+
+def _split_pairs(sides, pretokenized):
+    split = str.split if pretokenized else split_words
+    words = []
+    for path, lines in sides:
+        words.append([split(line) for line in lines])
+        for line_number, sentence in enumerate(words[-1], start=1):
+            if not sentence:
+                raise AlignmentFileError(
+                    path, line_number, "a sentence with no words",
+                    "Remove the pair from the corpus (from both sides) or fill in the missing sentence",
+                )
+    return words[0], words[1]
+
+
+def parse_pharaoh(line: str) -> list[tuple[int, int]]:
+    """`"0-1 2-3"` -> `[(0, 1), (2, 3)]`."""
+    links = []
+    for token in line.split():
+        source, dash, target = token.partition("-")
+        if not (dash and source.isdigit() and target.isdigit()):
+            raise ValueError(f"malformed link {token!r}: expected SOURCE-TARGET with 0-based word indices, e.g. '0-1'")
+        links.append((int(source), int(target)))
+    return links
+
+
+def read_pharaoh(path, src_lengths: list[int] | None = None, tgt_lengths: list[int] | None = None):
+    """Alignments of a Pharaoh file; with sentence lengths (in words), also checks them against the corpus."""
+    alignments = []
+    for line_number, line in enumerate(read_lines(path), start=1):
+        try:
+            alignments.append(parse_pharaoh(line))
+        except ValueError as error:
+            raise AlignmentFileError(path, line_number, error, "Fix or regenerate this line") from None
+    _check_against_corpus(path, alignments, src_lengths, tgt_lengths)
+    return alignments
+
+
+def write_pharaoh(path, alignments):
+    with open(path, "w", encoding="utf-8") as file:
+        for links in alignments:
+            file.write(" ".join(f"{i}-{j}" for i, j in sorted(links)) + "\n")
+
+
+_TALP_LINK = re.compile(r"([1-9]\d*)([-p])([1-9]\d*)")
+
+
+def read_talp(path, src_lengths: list[int] | None = None, tgt_lengths: list[int] | None = None):
+    """Gold alignments as `(sure, possible)` sets of 0-based links, with sure ⊆ possible as AER requires.
+
+    A line of the file holds 1-based `i-j` sure and `ipj` possible links.
+    """
+    gold = []
+    for line_number, line in enumerate(read_lines(path), start=1):
+        sure, possible = set(), set()
+        for token in line.split():
+            match = _TALP_LINK.fullmatch(token)
+            if match is None:
+                raise AlignmentFileError(
+                    path, line_number, f"malformed link {token!r}",
+                    "TALP links are 1-based: `i-j` (sure) or `ipj` (possible), e.g. '1-2 3p4'",
+                )
+            link = (int(match[1]) - 1, int(match[3]) - 1)
+            possible.add(link)
+            if match[2] == "-":
+                sure.add(link)
+        gold.append((sure, possible))
+    _check_against_corpus(path, [possible for _, possible in gold], src_lengths, tgt_lengths)
+    return gold
+
+
+def _check_against_corpus(path, alignments, src_lengths, tgt_lengths):
+    for side, lengths in (("source", src_lengths), ("target", tgt_lengths)):
+        if lengths is None:
+            continue
+        if len(alignments) != len(lengths):
+            raise AlignmentFileError(
+                path, min(len(alignments), len(lengths)) + 1,
+                f"the file has {len(alignments)} lines but the corpus has {len(lengths)} sentence pairs",
+                "Use the alignment file made for this corpus (one line per pair, blank for no links)",
+            )
+        for line_number, (links, length) in enumerate(zip(alignments, lengths), start=1):
+            for link in links:
+                if link[side == "target"] >= length:
+                    raise AlignmentFileError(
+                        path, line_number,
+                        f"link {link[0]}-{link[1]} points past the {side} sentence, which has {length} words",
+                        "The alignments were made for another tokenization or another corpus: for text "
+                        "pre-tokenized on spaces (like the gold test sets) use --pretokenized",
+                    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Symmetrization and evaluation
+
+_NEIGHBORS = ((-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
+
+
+def symmetrize(forward, reverse, method="grow-diag-final-and"):
+    """Combine two directional alignments of the same corpus into one.
+
+    Both are given as (source, target) links: `reverse` (target-to-source) is already flipped back,
+    as eflomal and fast_align write it. The grow-diag family follows Koehn et al. (2003) exactly as
+    fast_align's `atools` implements it: start from the intersection; repeatedly add union links,
+    in (source, target) order, that neighbor (diagonals included) an added link and align a word
+    not yet aligned; then "final" adds forward links, then reverse links, whose source or target
+    word is unaligned ("final-and": whose source and target words are both unaligned).
+    """
+    if method not in SYMMETRIZATIONS:
+        raise ValueError(f"unknown symmetrization {method!r}; choose one of {SYMMETRIZATIONS}")
+    if len(forward) != len(reverse):
+        raise ValueError(f"forward has {len(forward)} sentence pairs but reverse has {len(reverse)}")
+    return [_symmetrize_pair(set(f), set(r), method) for f, r in zip(forward, reverse)]
+
+
+def _symmetrize_pair(forward, reverse, method):
+    if method == "intersection":
+        return sorted(forward & reverse)
+    if method == "union":
+        return sorted(forward | reverse)
+    alignment = forward & reverse
+    aligned_src = {i for i, _ in alignment}
+    aligned_tgt = {j for _, j in alignment}
+
+    def add(i, j):
+        alignment.add((i, j))
+        aligned_src.add(i)
+        aligned_tgt.add(j)
+
+    candidates = sorted((forward | reverse) - alignment)
+    grew = True
+    while grew:
+        grew = False
+        for i, j in candidates:
+            if (
+                (i, j) not in alignment
+                and (i not in aligned_src or j not in aligned_tgt)
+                and any((i + di, j + dj) in alignment for di, dj in _NEIGHBORS)
+            ):
+                add(i, j)
+                grew = True
+    for links in (forward, reverse):
+        for i, j in sorted(links):
+            if method == "grow-diag-final-and":
+                unaligned = i not in aligned_src and j not in aligned_tgt
+            else:
+                unaligned = i not in aligned_src or j not in aligned_tgt
+            if unaligned:
+                add(i, j)
+    return sorted(alignment)
+
+
+def alignment_error_rate(predicted, gold):
+    """Precision, recall and AER (Och & Ney 2003) over the whole corpus, as fractions in [0, 1].
+
+    precision = |A∩P| / |A|, recall = |A∩S| / |S|, AER = 1 - (|A∩S| + |A∩P|) / (|A| + |S|),
+    for predicted links A and gold `(sure S, possible P)` pairs from `read_talp`.
+    """
+    if len(predicted) != len(gold):
+        raise ValueError(f"{len(predicted)} predicted alignments but {len(gold)} gold ones")
+    n_predicted = n_sure = hits_sure = hits_possible = 0
+    for links, (sure, possible) in zip(predicted, gold):
+        links = set(links)
+        n_predicted += len(links)
+        n_sure += len(sure)
+        hits_sure += len(links & sure)
+        hits_possible += len(links & possible)
+    return {
+        "precision": hits_possible / n_predicted if n_predicted else 0.0,
+        "recall": hits_sure / n_sure if n_sure else 0.0,
+        "aer": 1 - (hits_sure + hits_possible) / (n_predicted + n_sure),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Statistical aligner
+
+
+def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, seed=None, **eflomal_options):
+    """eflomal's forward and reverse links, both as (source, target), for the requested pairs only.
+
+    `extra_src`/`extra_tgt`: more parallel sentences aligned along with the requested ones (better
+    statistics), whose links are dropped. `eflomal_options` go to `eflomal.Aligner`.
+    """
+    from eflomal import Aligner
+
+    if seed is not None:
+        warnings.warn("eflomal 2.0 cannot be seeded (it reads /dev/urandom): links vary slightly between runs")
+    extra_src, extra_tgt = extra_src or [], extra_tgt or []
+    if len(src_words) != len(tgt_words) or len(extra_src) != len(extra_tgt):
+        raise ValueError(
+            f"source and target differ in length: {len(src_words)} vs {len(tgt_words)} pairs, "
+            f"{len(extra_src)} vs {len(extra_tgt)} extra pairs"
+        )
+    # eflomal reads whitespace-separated words, one sentence a line
+    src_lines = [" ".join(words) for words in src_words + extra_src]
+    tgt_lines = [" ".join(words) for words in tgt_words + extra_tgt]
+    with tempfile.TemporaryDirectory() as tmp:
+        forward_path, reverse_path = os.path.join(tmp, "forward"), os.path.join(tmp, "reverse")
+        Aligner(**eflomal_options).align(
+            src_lines, tgt_lines, links_filename_fwd=forward_path, links_filename_rev=reverse_path,
+            quiet=not logger.isEnabledFor(logging.INFO),  # eflomal's own progress, on stderr
+        )
+        n = len(src_words)
+        return read_pharaoh(forward_path)[:n], read_pharaoh(reverse_path)[:n]
+
+
+def align_eflomal(
+    src_words, tgt_words, symmetrization="grow-diag-final-and", extra_src=None, extra_tgt=None, seed=None,
+    **eflomal_options,
+):
+    """eflomal (Östling & Tiedemann 2016) in both directions, symmetrized. See `eflomal_directional`."""
+    forward, reverse = eflomal_directional(src_words, tgt_words, extra_src, extra_tgt, seed, **eflomal_options)
+    return symmetrize(forward, reverse, symmetrization)
+
+
+# ----------------------------------------------------------------------------------------------
+# Neural aligner: SimAlign's matching, many sentence pairs per forward pass
+
+
+def argmax_matching(similarity, valid):
+    """SimAlign's "argmax": link (i, j) when j is i's most similar target and i is j's most similar source.
+
+    similarity: (batch, m, n) float; valid: (batch, m, n) bool, False on padding. Returns (batch, m, n) bool.
+    Ties go to the first index, as in SimAlign.
+    """
+    similarity = similarity.masked_fill(~valid, -math.inf)
+    m, n = similarity.shape[-2:]
+    best_target = F.one_hot(similarity.argmax(-1), n).bool()
+    best_source = F.one_hot(similarity.argmax(-2), m).transpose(-1, -2).bool()
+    return best_target & best_source & valid
+
+
+def itermax_matching(similarity, valid, discount=0.9):
+    """SimAlign's "itermax" with its defaults: argmax, then one more argmax round for words left unaligned.
+
+    `similarity` must be non-negative (SimAlign uses (cosine + 1) / 2): in the second round a link
+    whose two words are both unaligned keeps its similarity, one with a single unaligned word is
+    discounted and one between two aligned words is zeroed; only links touching an unaligned word
+    are added. As in SimAlign, pairs with a side of at most 2 tokens, or with no unaligned token on
+    one side, get no second round.
+    """
+    links = argmax_matching(similarity, valid)
+    src_valid, tgt_valid = valid.any(-1, keepdim=True), valid.any(-2, keepdim=True)
+    src_free = ~links.any(-1, keepdim=True) & src_valid  # (batch, m, 1)
+    tgt_free = ~links.any(-2, keepdim=True) & tgt_valid  # (batch, 1, n)
+    weight = (discount * src_free + discount * tgt_free).clamp(max=1)
+    second_round = (
+        (src_valid.sum((-1, -2)) > 2) & (tgt_valid.sum((-1, -2)) > 2) & src_free.any((-1, -2)) & tgt_free.any((-1, -2))
+    )
+    new_links = argmax_matching(similarity * weight, valid) & (src_free | tgt_free)
+    return links | (new_links & second_round[:, None, None])
+
+
+def softmax_matching(scores, valid, threshold=1e-3):
+    """awesome-align's extraction: link (i, j) when both softmax(scores) over targets of i and over sources of j exceed `threshold`."""
+    scores = scores.masked_fill(~valid, -math.inf)
+    return (scores.softmax(-1) > threshold) & (scores.softmax(-2) > threshold) & valid
+
+
+def load_encoder(model_name_or_path, layer, device=None):
+    """Tokenizer and model of any Hugging Face encoder, cut after `layer` (the layers above are never needed)."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    config = AutoConfig.from_pretrained(model_name_or_path)
+    if not 0 <= layer <= config.num_hidden_layers:
+        raise ValueError(f"layer {layer} does not exist: {model_name_or_path} has layers 0-{config.num_hidden_layers}")
+    config.num_hidden_layers = layer
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # else the weights of the dropped layers are reported as unexpected
+    try:
+        model = AutoModel.from_pretrained(model_name_or_path, config=config)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return AutoTokenizer.from_pretrained(model_name_or_path), model.to(device).eval()
+
+
+def _embed(tokenizer, model, sentences, layer):
+    """Subword states at `layer` and each subword's word index (-1 for special tokens and padding)."""
+    batch = tokenizer(sentences, is_split_into_words=True, truncation=True, padding=True, return_tensors="pt")
+    word_ids = [[-1 if word is None else word for word in batch.word_ids(k)] for k in range(len(sentences))]
+    hidden = model(**batch.to(model.device), output_hidden_states=True).hidden_states[layer]
+    return hidden, torch.tensor(word_ids, device=model.device)
+
+
+@torch.inference_mode()
+def align_neural(
+    src_words, tgt_words, model_name_or_path, layer=8, method="argmax", batch_size=64, device=None, threshold=1e-3,
+):
+    """Align with contextual embeddings of an encoder, SimAlign's way, `batch_size` pairs per forward pass.
+
+    Each sentence is encoded alone; subwords are matched by cosine similarity of their states at
+    `layer` ("argmax", "itermax": SimAlign's methods) or by awesome-align's two-way softmax of dot
+    products over `threshold` ("softmax"), and two words are linked when any of their subwords are.
+    Words past the model's maximum length stay unaligned.
+    """
+    if method not in NEURAL_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {NEURAL_METHODS}")
+    if len(src_words) != len(tgt_words):
+        raise ValueError(f"{len(src_words)} source sentences but {len(tgt_words)} target sentences")
+    tokenizer, model = load_encoder(model_name_or_path, layer, device)
+    # batches of similar length waste little on padding
+    order = sorted(range(len(src_words)), key=lambda k: len(src_words[k]) + len(tgt_words[k]))
+    alignments = [None] * len(order)
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    for batch in tqdm(batches, desc="aligning", disable=not logger.isEnabledFor(logging.INFO)):
+        src_hidden, src_word_ids = _embed(tokenizer, model, [src_words[k] for k in batch], layer)
+        tgt_hidden, tgt_word_ids = _embed(tokenizer, model, [tgt_words[k] for k in batch], layer)
+        valid = (src_word_ids >= 0)[:, :, None] & (tgt_word_ids >= 0)[:, None, :]
+        if method == "softmax":
+            links = softmax_matching(src_hidden @ tgt_hidden.transpose(1, 2), valid, threshold)
+        else:
+            cosine = F.normalize(src_hidden, dim=-1) @ F.normalize(tgt_hidden, dim=-1).transpose(1, 2)
+            matching = argmax_matching if method == "argmax" else itermax_matching
+            links = matching((cosine + 1) / 2, valid)
+        pair_links = [set() for _ in batch]
+        for b, s, t in links.nonzero().tolist():
+            pair_links[b].add((src_word_ids[b, s].item(), tgt_word_ids[b, t].item()))
+        for k, found in zip(batch, pair_links):
+            alignments[k] = sorted(found)
+    return alignments
+
+
+def align_simalign(src_words, tgt_words, model_name_or_path, layer=8, method="argmax"):
+    """SimAlign (Jalili Sabet et al. 2020) itself, one pair at a time: the reference for `align_neural`."""
+    from simalign import SentenceAligner
+
+    # our method name -> (SimAlign's matching_methods letter, its result key)
+    letter, key = {"argmax": ("a", "inter"), "itermax": ("i", "itermax"), "match": ("m", "mwmf")}[method]
+    aligner = SentenceAligner(model=model_name_or_path, token_type="bpe", matching_methods=letter, layer=layer)
+    return [aligner.get_word_aligns(src, tgt)[key] for src, tgt in zip(src_words, tgt_words)]
+
+
+def align_words(src_words, tgt_words, aligner="eflomal", **options):
+    """Align with the aligner named `aligner`; `options` go to `align_<aligner>`."""
+    functions = {"eflomal": align_eflomal, "neural": align_neural, "simalign": align_simalign}
+    if aligner not in functions:
+        raise ValueError(f"unknown aligner {aligner!r}; choose one of {ALIGNERS}")
+    return functions[aligner](src_words, tgt_words, **options)
