@@ -1,0 +1,92 @@
+"""DataCollatorForWeam: masking statistics, padding, alignment form, S/T swap, reproducibility."""
+
+import os
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from data_collator import DataCollatorForWeam, swap_pair_order
+
+TOKENIZER_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "mbert-tokenizer")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+
+
+def make_example(tokenizer, source_words, target_words, links):
+    encoding = tokenizer(source_words, target_words, is_split_into_words=True, return_special_tokens_mask=True)
+    return {
+        "input_ids": encoding["input_ids"],
+        "token_type_ids": encoding["token_type_ids"],
+        "special_tokens_mask": encoding["special_tokens_mask"],
+        "alignment": links,
+    }
+
+
+def test_swap_moves_tokens_types_and_alignment(tokenizer):
+    example = make_example(tokenizer, ["the", "house"], ["das", "große", "Haus"], [[1, 4], [2, 6]])
+    ids = example["input_ids"]
+    swapped = swap_pair_order(example)
+    tokens = tokenizer.convert_ids_to_tokens(swapped["input_ids"])
+    assert tokens == ["[CLS]", "das", "große", "Haus", "[SEP]", "the", "house", "[SEP]"]
+    assert swapped["token_type_ids"] == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert swapped["special_tokens_mask"] == [1, 0, 0, 0, 1, 0, 0, 1]
+    # every link still joins the same two tokens, now (first sentence, second sentence)
+    for (i, j), (new_i, new_j) in zip(example["alignment"], swapped["alignment"]):
+        assert {ids[i], ids[j]} == {swapped["input_ids"][new_i], swapped["input_ids"][new_j]}
+        assert swapped["token_type_ids"][new_i] == 0 and swapped["token_type_ids"][new_j] == 1
+    assert swap_pair_order(swapped)["input_ids"] == ids
+
+
+def test_batch_form(tokenizer):
+    examples = [
+        make_example(tokenizer, ["a", "b"], ["c"], [[1, 4], [2, 4]]),
+        make_example(tokenizer, ["a"], ["b", "c", "d"], []),
+        make_example(tokenizer, ["x"], ["y"], [[1, 3]]),
+    ]
+    batch = DataCollatorForWeam(tokenizer, seed=0)(examples)
+    assert set(batch) == {"input_ids", "attention_mask", "token_type_ids", "labels", "alignment_pairs"}
+    assert batch["input_ids"].shape == (3, 7) and batch["attention_mask"].tolist()[2] == [1, 1, 1, 1, 1, 0, 0]
+    assert batch["alignment_pairs"].tolist() == [
+        [[1, 4], [2, 4]],
+        [[-1, -1], [-1, -1]],
+        [[1, 3], [-1, -1]],
+    ]
+
+
+def test_masking_statistics_and_never_special_or_padding(tokenizer):
+    words = "one two three four five six seven eight nine ten".split()
+    examples = [make_example(tokenizer, words, words[: 3 + k % 7], []) for k in range(400)]
+    originals = [e["input_ids"] for e in examples]
+    batch = DataCollatorForWeam(tokenizer, seed=1)(examples)
+    labels, inputs = batch["labels"], batch["input_ids"]
+    special = torch.zeros_like(labels, dtype=torch.bool)
+    for row, example in enumerate(examples):
+        mask = example["special_tokens_mask"]
+        special[row, : len(mask)] = torch.tensor(mask, dtype=torch.bool)
+        special[row, len(mask) :] = True  # padding
+    masked = labels != -100
+    assert not (masked & special).any()
+    rate = masked.sum() / (~special).sum()
+    assert abs(rate.item() - 0.3) < 0.02
+    original = torch.full_like(inputs, -1)
+    for row, ids in enumerate(originals):
+        original[row, : len(ids)] = torch.tensor(ids)
+    assert torch.equal(labels[masked], original[masked])
+    as_mask = (inputs[masked] == tokenizer.mask_token_id).float().mean()
+    kept = (inputs[masked] == original[masked]).float().mean()
+    assert abs(as_mask.item() - 0.8) < 0.03 and abs(kept.item() - 0.1) < 0.03  # the rest: random tokens
+    assert torch.equal(inputs[~masked], original[~masked].clamp(min=0))
+
+
+def test_seeded_collator_is_reproducible_and_swaps_half(tokenizer):
+    examples = [make_example(tokenizer, ["a", "b"], ["c", "d", "e"], [[1, 4]]) for _ in range(200)]
+    first = DataCollatorForWeam(tokenizer, seed=7, swap_probability=0.5)(examples)
+    second = DataCollatorForWeam(tokenizer, seed=7, swap_probability=0.5)(examples)
+    for key in first:
+        assert torch.equal(first[key], second[key])
+    swapped = (first["token_type_ids"][:, 4] == 0).float().mean()  # position 4 is T's first token unless swapped
+    assert 0.4 < swapped.item() < 0.6
