@@ -7,6 +7,7 @@ gathers with, and an optional random swap of S and T per example (PPA's input or
 the alignment follows.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,17 +49,25 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
     `alignment` (list of `[i, j]` positions). Output: `input_ids`, `attention_mask`, `token_type_ids`,
     `labels` and `alignment_pairs` `(batch, max_pairs, 2)` padded with -1.
 
-    Randomness: with `seed` the collator has its own generator; without, it draws from torch's global
-    RNG, which `Trainer` seeds and saves in every checkpoint, so a resumed run masks exactly like an
-    uninterrupted one.
+    Randomness: with `seed`, a batch's masks and swaps are a function of (seed, `epoch`, the batch's
+    tokens) alone: the same under any number of dataloader workers, and a resumed run masks exactly
+    like an uninterrupted one, whatever the data loader fetched ahead. (`AlignmentTrainer` sets
+    `epoch`.) Without `seed` it draws from torch's global RNG, like the stock collator.
     """
 
     mlm_probability: float | None = 0.3
     swap_probability: float = 0.0
+    epoch: int = 0
 
     def torch_call(self, examples):
+        if self.seed is not None:
+            content = hashlib.blake2b(digest_size=8)
+            content.update(repr((self.seed, self.epoch)).encode())
+            for example in examples:
+                content.update(np.asarray(example["input_ids"], dtype=np.int64).tobytes())
+            self.generator = torch.Generator().manual_seed(int.from_bytes(content.digest(), "little") >> 1)
         if self.swap_probability > 0:
-            swaps = torch.rand(len(examples), generator=self._generator()) < self.swap_probability
+            swaps = torch.rand(len(examples), generator=self.generator) < self.swap_probability
             examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps.tolist())]
         alignments = [e.get("alignment") or [] for e in examples]
         examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
@@ -70,8 +79,3 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
                 pairs[row, : len(alignment)] = alignment
         batch["alignment_pairs"] = torch.from_numpy(pairs)
         return batch
-
-    def _generator(self):
-        if self.seed is not None and self.generator is None:
-            self.create_rng()
-        return self.generator

@@ -33,7 +33,7 @@ TEMPLATE = """---
 ```python
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-tokenizer = AutoTokenizer.from_pretrained("{repo}")
+tokenizer = AutoTokenizer.from_pretrained("{repo}", trust_remote_code=True)  # the config is remote code
 encoder = AutoModel.from_pretrained("{repo}", trust_remote_code=True)
 # or a fresh task head on the aligned encoder, to fine-tune as usual:
 classifier = AutoModelForSequenceClassification.from_pretrained("{repo}", trust_remote_code=True, num_labels=3)

@@ -261,6 +261,7 @@ def main(argv=None):
         tokenizer=tokenizer,
         mlm_probability=data_args.mlm_probability or default_masking,
         whole_word_mask=data_args.whole_word_mask,
+        seed=training_args.seed,
         pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
     )
     hyperparameters = {
@@ -297,11 +298,11 @@ def main(argv=None):
     trainer.save_model()
     trainer.log_metrics("train", result.metrics)
     trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
     if evaluation is not None:
         metrics = trainer.evaluate()
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
+    trainer.save_state()
     if trainer.is_world_process_zero():
         with open(os.path.join(training_args.output_dir, "data_report.json"), "w") as f:
             json.dump([{"corpus": r.name, "read": r.read, "used": r.used, "skipped": dict(r.skipped)}

@@ -175,6 +175,71 @@ def qa_hub_split(dataset_name, language, purpose, eval_split):
     return HubSplit("google-research-datasets/tydiqa", "secondary_task", split, id_prefix=f"{TYDIQA_LANGUAGE_NAMES[language]}-")
 
 
+def question_comes_first(tokenizer):
+    """Right-padding models read (question, context) pairs, left-padding ones (context, question)."""
+    return tokenizer.padding_side == "right"
+
+
+def tokenize_windows(examples, tokenizer, max_seq_length, doc_stride):
+    """Windows of each (question, context): the context cut into overlapping parts, with character offsets."""
+    questions = [question.lstrip() for question in examples["question"]]  # leading spaces only waste tokens
+    question_first = question_comes_first(tokenizer)
+    pair = (questions, examples["context"]) if question_first else (examples["context"], questions)
+    return tokenizer(
+        *pair,
+        truncation="only_second" if question_first else "only_first",
+        max_length=max_seq_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+
+
+def prepare_train_features(examples, tokenizer, max_seq_length, doc_stride):
+    """Windows labelled with the answer's first and last token, or with the CLS token if the answer is not inside."""
+    windows = tokenize_windows(examples, tokenizer, max_seq_length, doc_stride)
+    example_of_window = windows.pop("overflow_to_sample_mapping")
+    context_index = 1 if question_comes_first(tokenizer) else 0
+    windows["start_positions"], windows["end_positions"] = [], []
+    for i, offsets in enumerate(windows.pop("offset_mapping")):
+        input_ids = windows["input_ids"][i]
+        cls_index = input_ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in input_ids else 0
+        sequence_ids = windows.sequence_ids(i)
+        answers = examples["answers"][example_of_window[i]]
+        start_char = answers["answer_start"][0]
+        end_char = start_char + len(answers["text"][0])
+        context_start = sequence_ids.index(context_index)
+        context_end = len(sequence_ids) - 1 - sequence_ids[::-1].index(context_index)
+        if not (offsets[context_start][0] <= start_char and offsets[context_end][1] >= end_char):
+            windows["start_positions"].append(cls_index)
+            windows["end_positions"].append(cls_index)
+            continue
+        token_start = context_start
+        while token_start <= context_end and offsets[token_start][0] <= start_char:
+            token_start += 1
+        token_end = context_end
+        while offsets[token_end][1] >= end_char:
+            token_end -= 1
+        windows["start_positions"].append(token_start - 1)
+        windows["end_positions"].append(token_end + 1)
+    if CODE_SWITCH_GROUP in examples:  # the windows of an item stay in its code-switching group
+        windows[CODE_SWITCH_GROUP] = [examples[CODE_SWITCH_GROUP][e] for e in example_of_window]
+    return windows
+
+
+def prepare_eval_features(examples, tokenizer, max_seq_length, doc_stride):
+    """Windows that know their example, with offsets only on context tokens (answers are taken from there)."""
+    windows = tokenize_windows(examples, tokenizer, max_seq_length, doc_stride)
+    example_of_window = windows.pop("overflow_to_sample_mapping")
+    context_index = 1 if question_comes_first(tokenizer) else 0
+    windows["example_id"] = [examples["id"][e] for e in example_of_window]
+    windows["offset_mapping"] = [
+        [offset if sequence_id == context_index else None for offset, sequence_id in zip(offsets, windows.sequence_ids(i))]
+        for i, offsets in enumerate(windows["offset_mapping"])
+    ]
+    return windows
+
+
 def check_unique_ids(examples, source):
     """Predictions are keyed by question id, as the official scripts read them: ids must not repeat."""
     repeated = [question_id for question_id, count in Counter(examples["id"]).items() if count > 1]
@@ -198,62 +263,7 @@ def main(argv=None):
     max_seq_length = min(qa_args.max_seq_length, tokenizer.model_max_length)
     if qa_args.doc_stride >= max_seq_length:
         raise ValueError(f"--doc_stride ({qa_args.doc_stride}) must be smaller than --max_seq_length ({max_seq_length})")
-    question_first = tokenizer.padding_side == "right"  # else the context comes first (left-padding models)
-    context_index = 1 if question_first else 0
-
-    def tokenize(examples):
-        """Windows of each (question, context), the context cut with overlap, with character offsets."""
-        questions = [question.lstrip() for question in examples["question"]]  # leading spaces waste tokens
-        pair = (questions, examples["context"]) if question_first else (examples["context"], questions)
-        return tokenizer(
-            *pair,
-            truncation="only_second" if question_first else "only_first",
-            max_length=max_seq_length,
-            stride=qa_args.doc_stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-
-    def prepare_train_features(examples):
-        """Windows labelled with the answer's first and last token, or the CLS token if the answer is outside."""
-        windows = tokenize(examples)
-        example_of_window = windows.pop("overflow_to_sample_mapping")
-        windows["start_positions"], windows["end_positions"] = [], []
-        for i, offsets in enumerate(windows.pop("offset_mapping")):
-            input_ids = windows["input_ids"][i]
-            cls_index = input_ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in input_ids else 0
-            sequence_ids = windows.sequence_ids(i)
-            answers = examples["answers"][example_of_window[i]]
-            start_char = answers["answer_start"][0]
-            end_char = start_char + len(answers["text"][0])
-            context_start = sequence_ids.index(context_index)
-            context_end = len(sequence_ids) - 1 - sequence_ids[::-1].index(context_index)
-            if not (offsets[context_start][0] <= start_char and offsets[context_end][1] >= end_char):
-                windows["start_positions"].append(cls_index)
-                windows["end_positions"].append(cls_index)
-                continue
-            token_start = context_start
-            while token_start <= context_end and offsets[token_start][0] <= start_char:
-                token_start += 1
-            token_end = context_end
-            while offsets[token_end][1] >= end_char:
-                token_end -= 1
-            windows["start_positions"].append(token_start - 1)
-            windows["end_positions"].append(token_end + 1)
-        if CODE_SWITCH_GROUP in examples:  # the windows of an item stay in its code-switching group
-            windows[CODE_SWITCH_GROUP] = [examples[CODE_SWITCH_GROUP][e] for e in example_of_window]
-        return windows
-
-    def prepare_eval_features(examples):
-        """Windows that know their example, with offsets only on context tokens (answers come from there)."""
-        windows = tokenize(examples)
-        example_of_window = windows.pop("overflow_to_sample_mapping")
-        windows["example_id"] = [examples["id"][e] for e in example_of_window]
-        windows["offset_mapping"] = [
-            [offset if sequence_id == context_index else None for offset, sequence_id in zip(offsets, windows.sequence_ids(i))]
-            for i, offsets in enumerate(windows["offset_mapping"])
-        ]
-        return windows
+    windowing = {"tokenizer": tokenizer, "max_seq_length": max_seq_length, "doc_stride": qa_args.doc_stride}
 
     def read_hub(dataset_name, language, purpose):
         hub_split = qa_hub_split(dataset_name, language, purpose, xl_args.eval_split)
@@ -268,7 +278,11 @@ def main(argv=None):
                 xl_args, language, read_squad_json, read_hub, [("context", "answers"), ("question",)], key="id"
             )
             train_features[language] = data.map(
-                prepare_train_features, batched=True, remove_columns=data.column_names, desc=f"Tokenizing {language} training data"
+                prepare_train_features,
+                batched=True,
+                remove_columns=data.column_names,
+                fn_kwargs=windowing,
+                desc=f"Tokenizing {language} training data",
             )
     if training_args.do_eval:
         source = xl_args.eval_source()
@@ -277,7 +291,11 @@ def main(argv=None):
             check_unique_ids(examples, f"{language} evaluation data")
             eval_examples[language] = examples
             eval_features[language] = examples.map(
-                prepare_eval_features, batched=True, remove_columns=examples.column_names, desc=f"Tokenizing {language} evaluation data"
+                prepare_eval_features,
+                batched=True,
+                remove_columns=examples.column_names,
+                fn_kwargs=windowing,
+                desc=f"Tokenizing {language} evaluation data",
             )
 
     def compute_metrics(eval_prediction):

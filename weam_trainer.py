@@ -10,7 +10,7 @@ import os
 import shutil
 
 import torch
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 import model_card
 
@@ -18,12 +18,24 @@ REMOTE_CODE_FILES = ("configuration_weam.py", "modeling_weam.py")
 HEADS = ("mlm", "cross_lingual")
 
 
+class EpochToCollator(TrainerCallback):
+    """Tells a seeded collator the epoch, so that its masks differ between epochs yet survive a resume."""
+
+    def __init__(self, collator):
+        self.collator = collator
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.collator.epoch = int(state.epoch or 0)
+
+
 class AlignmentTrainer(Trainer):
     def __init__(self, *args, card_info: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if hasattr(self.data_collator, "epoch"):
+            self.add_callback(EpochToCollator(self.data_collator))
         self.card_info = card_info or {}
         self._train_head_losses = {}
-        self._steps_at_last_log = 0
+        self._train_micro_batches = 0
         self._eval_sums = {}
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -34,6 +46,7 @@ class AlignmentTrainer(Trainer):
                     continue
                 if model.training:  # already a share of the step's mean: summing gives the mean
                     self._add(self._train_head_losses, f"{head}_loss", outputs[f"{head}_loss"])
+                    self._train_micro_batches += head == "mlm"
                 else:
                     logits, labels = outputs[f"{head}_logits"], outputs[f"{head}_labels"]
                     self._add(self._eval_sums, f"{head}_loss_sum", torch.nn.functional.cross_entropy(
@@ -57,10 +70,10 @@ class AlignmentTrainer(Trainer):
 
     def log(self, logs, *args, **kwargs):
         if "loss" in logs and self._train_head_losses:
-            steps = max(self.state.global_step - self._steps_at_last_log, 1)
+            steps = max(self._train_micro_batches / self.args.gradient_accumulation_steps, 1)
             for key, value in self._reduced(self._train_head_losses).items():
                 logs[key] = value / steps
-            self._train_head_losses, self._steps_at_last_log = {}, self.state.global_step
+            self._train_head_losses, self._train_micro_batches = {}, 0
         prefix = next((k[: -len("loss")] for k in logs if k.endswith("_loss") and k.startswith("eval")), None)
         if prefix is not None and self._eval_sums:
             sums = self._reduced(self._eval_sums)

@@ -228,6 +228,11 @@ def check_arguments(xl_args, training_args):
         raise ValueError("--do_eval needs evaluation data: --eval_files or --dataset_name")
     if not training_args.do_train and (xl_args.translate_train or len(xl_args.seeds or []) > 1):
         raise ValueError("--translate_train and several --seeds fine-tune models: they need --do_train")
+    # Resolving the sources checks that every file exists, before any model is loaded.
+    if training_args.do_train:
+        xl_args.train_source()
+    if training_args.do_eval:
+        xl_args.eval_source()
 
 
 def setup_logging(training_args):

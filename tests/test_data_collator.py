@@ -90,3 +90,17 @@ def test_seeded_collator_is_reproducible_and_swaps_half(tokenizer):
         assert torch.equal(first[key], second[key])
     swapped = (first["token_type_ids"][:, 4] == 0).float().mean()  # position 4 is T's first token unless swapped
     assert 0.4 < swapped.item() < 0.6
+
+
+def test_seeded_masks_depend_on_the_batch_not_on_what_came_before(tokenizer):
+    # What makes resume exact: the data loader may collate ahead of the restored RNG state.
+    first = [make_example(tokenizer, ["a", "b", "c"], ["d", "e", "f"], [[1, 5]]) for _ in range(8)]
+    second = [make_example(tokenizer, ["g", "h"], ["i", "j"], [[1, 4]]) for _ in range(8)]
+    collator = DataCollatorForWeam(tokenizer, seed=3)
+    in_order = [collator(first), collator(second)]
+    collator = DataCollatorForWeam(tokenizer, seed=3)
+    reversed_order = [collator(second), collator(first)][::-1]
+    for a, b in zip(in_order, reversed_order):
+        assert torch.equal(a["input_ids"], b["input_ids"]) and torch.equal(a["labels"], b["labels"])
+    collator.epoch = 1  # a new epoch masks the same batch differently
+    assert not torch.equal(collator(first)["labels"], in_order[0]["labels"])

@@ -1,0 +1,184 @@
+"""run_pretrain.py end to end: train, save, reload in a fresh process; exact resume; gradient
+accumulation; the Hub path up to the upload."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from transformers import Trainer, TrainingArguments
+
+import run_pretrain
+from configuration_weam import WeamConfig
+from modeling_weam import WeamForPreTraining
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+SAMPLE = os.path.join(ROOT, "data", "sample")
+SHARED = os.path.join(ROOT, "..", "shared", "data", "parallel")
+TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+
+
+def slice_corpus(tmp_path, source, target, pairs=64, name="slice"):
+    paths = []
+    for path, language in ((source, "src"), (target, "tgt")):
+        with open(path, encoding="utf-8") as f:
+            lines = [next(f) for _ in range(pairs)]
+        out = tmp_path / f"{name}.{language}"
+        out.write_text("".join(lines), encoding="utf-8")
+        paths.append(str(out))
+    return ",".join(paths)
+
+
+def train(tmp_path, output, data, *extra):
+    args = ["--train_data", *data, "--config_overrides", TINY, "--output_dir", str(output),
+            "--per_device_train_batch_size", "8", "--validation_pairs", "8", "--logging_steps", "1",
+            "--eval_strategy", "no", "--save_strategy", "steps", "--save_steps", "3", "--max_steps", "6", *extra]
+    os.environ["HF_DATASETS_CACHE"] = str(tmp_path / "datasets-cache")
+    run_pretrain.main(args)
+    with open(os.path.join(output, "trainer_state.json")) as f:
+        return json.load(f)["log_history"]
+
+
+RELOAD = """
+import sys, torch, transformers
+folder = sys.argv[1]
+tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+encoder = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True)
+classifier = transformers.AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True, num_labels=3)
+batch = tokenizer(["the patient has a fever"], ["el paciente tiene fiebre"], return_tensors="pt")
+print(type(encoder).__name__, tuple(encoder(**batch).last_hidden_state.shape), tuple(classifier(**batch).logits.shape))
+"""
+
+
+def check_hub_ready(folder):
+    for name in ("config.json", "model.safetensors", "modeling_weam.py", "configuration_weam.py",
+                 "tokenizer_config.json", "README.md"):
+        assert os.path.exists(os.path.join(folder, name)), f"{folder} lacks {name}"
+    result = subprocess.run([sys.executable, "-c", RELOAD, folder], capture_output=True, text=True, cwd="/",
+                            env={**os.environ, "PYTHONPATH": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1].startswith("WeamModel (1, ") and "(1, 3)" in result.stdout
+
+
+@pytest.mark.parametrize("objective", ["weam", "tlm", "mlm"])
+def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, objective):
+    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es")
+    output = tmp_path / "out"
+    log = train(tmp_path, output, [f"en-es={data}"], "--objective", objective)
+    losses = [entry for entry in log if "loss" in entry]
+    assert len(losses) == 6 and all(entry["loss"] > 0 for entry in losses)
+    if objective == "weam":
+        assert all("mlm_loss" in entry and "cross_lingual_loss" in entry for entry in losses)
+        # the total is L_mp + λ·L_cp with λ = 1
+        assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["cross_lingual_loss"], rel=1e-4)
+    evaluation = [entry for entry in log if "eval_loss" in entry][-1]
+    assert 0 <= evaluation["eval_mlm_accuracy"] <= 1
+    assert ("eval_cross_lingual_accuracy" in evaluation) == (objective == "weam")
+    with open(output / "config.json") as f:
+        config = json.load(f)
+    assert config["cross_lingual_weight"] == (1.0 if objective == "weam" else 0.0)
+    card = (output / "README.md").read_text()
+    assert objective in card and "trust_remote_code=True" in card and "- es" in card
+    report = json.loads((output / "data_report.json").read_text())
+    assert report == [{"corpus": "en-es", "read": 64, "used": 64, "skipped": {}}]
+    check_hub_ready(str(output))
+    check_hub_ready(str(output / "checkpoint-3"))
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data/parallel is not beside the repo")
+def test_trains_on_real_shared_data_in_two_language_pairs(tmp_path):
+    de = slice_corpus(tmp_path, f"{SHARED}/de-en/newstest2014.eng", f"{SHARED}/de-en/newstest2014.deu", name="de")
+    zh = slice_corpus(tmp_path, f"{SHARED}/zh-en/newstest2019.eng", f"{SHARED}/zh-en/newstest2019.zho", name="zh")
+    output = tmp_path / "out"
+    train(tmp_path, output, [f"en-de={de}", f"en-zh={zh}"], "--sampling_weights", "1", "3")
+    check_hub_ready(str(output))
+    assert "- zh" in (output / "README.md").read_text()
+
+
+def test_resume_continues_exactly(tmp_path):
+    data = [f"en-es={slice_corpus(tmp_path, f'{SAMPLE}/tico19.en-es.en', f'{SAMPLE}/tico19.en-es.es')}"]
+    uninterrupted = train(tmp_path, tmp_path / "a", data)
+    # A run stopped after step 3: its folder holds checkpoint-3 only.
+    stopped = tmp_path / "b"
+    stopped.mkdir()
+    shutil.copytree(tmp_path / "a" / "checkpoint-3", stopped / "checkpoint-3")
+    resumed = train(tmp_path, stopped, data, "--resume_from_checkpoint", str(stopped / "checkpoint-3"))
+    losses = {entry["step"]: entry["loss"] for entry in uninterrupted if "loss" in entry}
+    resumed_losses = {entry["step"]: entry["loss"] for entry in resumed if "loss" in entry}
+    assert [resumed_losses[step] for step in (4, 5, 6)] == [losses[step] for step in (4, 5, 6)]
+
+
+class FixedBatches(torch.utils.data.Dataset):
+    """Pre-masked examples of one length, so both runs see exactly the same tokens and masks."""
+
+    def __init__(self, count=8, length=12):
+        generator = torch.Generator().manual_seed(0)
+        self.items = []
+        for k in range(count):
+            ids = torch.randint(5, 60, (length,), generator=generator)
+            labels = torch.full((length,), -100)
+            masked = torch.randperm(length - 2, generator=generator)[: 1 + k % 5] + 1  # 1 to 5 masked tokens
+            labels[masked] = ids[masked]
+            pairs = torch.tensor([[1, 7], [2, 8], [3, 9], [4, 10]])
+            self.items.append(dict(input_ids=ids, labels=labels, alignment_pairs=pairs,
+                                   token_type_ids=torch.tensor([0] * 6 + [1] * 6)))
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, k):
+        return self.items[k]
+
+
+def one_step(tmp_path, batch_size, accumulation):
+    torch.manual_seed(0)
+    config = WeamConfig(vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model = WeamForPreTraining(config)
+    args = TrainingArguments(output_dir=str(tmp_path / f"ga{accumulation}"), per_device_train_batch_size=batch_size,
+                             gradient_accumulation_steps=accumulation, max_steps=1, learning_rate=0.1,
+                             optim="sgd", logging_steps=1, save_strategy="no", report_to="none",
+                             dataloader_drop_last=True, seed=0)
+    trainer = Trainer(model=model, args=args, train_dataset=FixedBatches())
+    trainer.train()
+    loss = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry][0]
+    return loss, {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def test_gradient_accumulation_equals_the_larger_batch(tmp_path):
+    # The micro-batches have different numbers of masked tokens, so a mean of per-batch means would differ.
+    counts = [int((item["labels"] != -100).sum()) for item in FixedBatches().items]
+    assert sum(counts[:4]) != sum(counts[4:])
+    big_loss, big_weights = one_step(tmp_path, batch_size=8, accumulation=1)
+    accumulated_loss, accumulated_weights = one_step(tmp_path, batch_size=4, accumulation=2)
+    assert accumulated_loss == pytest.approx(big_loss, rel=1e-5)
+    for name, value in big_weights.items():
+        torch.testing.assert_close(accumulated_weights[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_push_to_hub_uploads_a_complete_folder(tmp_path, monkeypatch):
+    calls = {}
+
+    class FakeHub:
+        def create_repo(self, repo_id, **kwargs):
+            calls["create_repo"] = repo_id
+            return type("RepoUrl", (), {"repo_id": repo_id})()
+
+        def upload_folder(self, repo_id, folder_path, **kwargs):
+            calls["upload"] = (repo_id, sorted(os.listdir(folder_path)))
+            calls["card"] = open(os.path.join(folder_path, "README.md")).read()
+
+    import transformers.trainer
+
+    monkeypatch.setattr(transformers.trainer, "hf_api", lambda: FakeHub())
+    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-zh.en", f"{SAMPLE}/tico19.en-zh.zh", pairs=32)
+    train(tmp_path, tmp_path / "out", [f"en-zh={data}"], "--push_to_hub", "--hub_model_id", "org/mbert-weam-en-zh",
+          "--hub_strategy", "end", "--max_steps", "2")
+    repo, files = calls["upload"]
+    assert calls["create_repo"] == repo == "org/mbert-weam-en-zh"
+    assert {"config.json", "model.safetensors", "modeling_weam.py", "configuration_weam.py", "README.md",
+            "tokenizer_config.json"} <= set(files)
+    assert 'from_pretrained("org/mbert-weam-en-zh", trust_remote_code=True)' in calls["card"]
