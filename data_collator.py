@@ -44,6 +44,10 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
     Args (beyond `DataCollatorForLanguageModeling`'s, whose `mlm_probability` defaults here to WEAM's 0.3):
         swap_probability (`float`, defaults to 0.0):
             Probability that an example's S and T trade places (PPA uses 0.5).
+        sentence_views (`bool`, defaults to False):
+            Also emit the two sentences apart and unmasked, `[CLS] S [SEP]` as `query_input_ids` /
+            `query_attention_mask` and `[CLS] T [SEP]` as `key_input_ids` / `key_attention_mask` (PPA's
+            contrastive views; after a swap, T comes first).
 
     Features of each example: `input_ids`, `token_type_ids`, optionally `special_tokens_mask` (faster) and
     `alignment` (list of `[i, j]` positions). Output: `input_ids`, `attention_mask`, `token_type_ids`,
@@ -57,6 +61,7 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
 
     mlm_probability: float | None = 0.3
     swap_probability: float = 0.0
+    sentence_views: bool = False
     epoch: int = 0
 
     def torch_call(self, examples):
@@ -69,6 +74,7 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
         if self.swap_probability > 0:
             swaps = torch.rand(len(examples), generator=self.generator) < self.swap_probability
             examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps.tolist())]
+        views = self._sentence_views(examples) if self.sentence_views else {}
         alignments = [e.get("alignment") or [] for e in examples]
         examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
         batch = super().torch_call(examples)
@@ -78,4 +84,19 @@ class DataCollatorForWeam(DataCollatorForLanguageModeling):
             if alignment:
                 pairs[row, : len(alignment)] = alignment
         batch["alignment_pairs"] = torch.from_numpy(pairs)
+        batch.update(views)
         return batch
+
+    def _sentence_views(self, examples):
+        views = {}
+        for name, part in (("query", 0), ("key", 1)):
+            sentences = []
+            for example in examples:
+                ids = example["input_ids"]
+                first_sep = example["special_tokens_mask"].index(1, 1) if "special_tokens_mask" in example else (
+                    ids.index(self.tokenizer.sep_token_id))
+                sentences.append({"input_ids": ids[: first_sep + 1] if part == 0 else ids[:1] + ids[first_sep + 1 :]})
+            padded = self.tokenizer.pad(sentences, return_tensors="pt", pad_to_multiple_of=self.pad_to_multiple_of)
+            views[f"{name}_input_ids"] = padded["input_ids"]
+            views[f"{name}_attention_mask"] = padded["attention_mask"]
+        return views

@@ -21,9 +21,11 @@ Self-contained on purpose: this file and `configuration_weam.py` are all a Hub r
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig
+from transformers import initialization as init
 from transformers.models.bert.modeling_bert import (
     BertForMaskedLM,
     BertForQuestionAnswering,
@@ -51,6 +53,15 @@ ALIGNMENT_PAD = -1
 class WeamPreTrainedModel(BertPreTrainedModel):
     config_class = WeamConfig
     config: WeamConfig
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, MomentumQueue):
+            init.copy_(module.keys, F.normalize(torch.randn_like(module.keys), dim=1))
+            init.zeros_(module.pointer)
+            init.zeros_(module.filled)
+            init.zeros_(module.key_encoder_ready)
 
 
 class WeamModel(BertModel):
@@ -246,6 +257,186 @@ class WeamForPreTraining(WeamPreTrainedModel):
             cross_lingual_labels=cross_lingual_labels,
             **common,
         )
+
+
+def mlm_loss_at_masked_positions(head, hidden, labels, denominator=None):
+    """Σ CE / denominator over the masked positions only (vocabulary logits nowhere else)."""
+    flat_labels = labels.reshape(-1)
+    masked_positions = (flat_labels != -100).nonzero().squeeze(1)
+    logits = head(hidden.reshape(-1, hidden.shape[-1])[masked_positions])
+    targets = flat_labels[masked_positions]
+    denominator = denominator if denominator is not None else max(masked_positions.numel(), 1)
+    return F.cross_entropy(logits.float(), targets, reduction="sum") / denominator, logits, targets, masked_positions
+
+
+def gather_from_all_processes(tensor):
+    """Concatenates a (no-grad) tensor's rows from every process, whatever each one's row count."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    world = dist.get_world_size()
+    size = torch.tensor([tensor.shape[0]], device=tensor.device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    longest = int(max(sizes))
+    padded = tensor.new_zeros(longest, *tensor.shape[1:])
+    padded[: tensor.shape[0]] = tensor
+    gathered = [torch.zeros_like(padded) for _ in range(world)]
+    dist.all_gather(gathered, padded)
+    return torch.cat([rows[: int(n)] for rows, n in zip(gathered, sizes)])
+
+
+class MomentumQueue(nn.Module):
+    """MoCo's queue of K keys. Buffers, so that every checkpoint holds them and resume is exact.
+
+    Warm-up: the queue starts with random unit vectors (as MoCo), but `filled` counts the real keys
+    written so far and only those serve as negatives: there are no made-up negatives, ever.
+    """
+
+    def __init__(self, size, dim):
+        super().__init__()
+        self.register_buffer("keys", F.normalize(torch.randn(size, dim), dim=1))
+        self.register_buffer("pointer", torch.zeros((), dtype=torch.long))
+        self.register_buffer("filled", torch.zeros((), dtype=torch.long))
+        # 0 until the key encoder has been copied from the query encoder (see PpaForPreTraining)
+        self.register_buffer("key_encoder_ready", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def enqueue(self, new_keys):
+        size = self.keys.shape[0]
+        new_keys = new_keys[-size:]
+        positions = (self.pointer + torch.arange(new_keys.shape[0], device=new_keys.device)) % size
+        self.keys[positions] = new_keys.to(self.keys.dtype)
+        self.pointer.copy_((self.pointer + new_keys.shape[0]) % size)
+        self.filled.copy_(torch.clamp(self.filled + new_keys.shape[0], max=size))
+
+    def negatives_mask(self):
+        """True for the slots that hold real keys."""
+        return torch.arange(self.keys.shape[0], device=self.keys.device) < self.filled
+
+
+def info_nce(queries, positive_keys, queue_keys, queue_mask, temperature):
+    """InfoNCE with the positive in column 0: −log exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ exp(q·k⁻/τ)), averaged."""
+    positive = (queries * positive_keys).sum(dim=1, keepdim=True)
+    negative = queries @ queue_keys.T
+    negative = negative.masked_fill(~queue_mask, float("-inf"))
+    logits = torch.cat([positive, negative], dim=1) / temperature
+    return F.cross_entropy(logits.float(), torch.zeros(len(queries), dtype=torch.long, device=queries.device),
+                           reduction="none")
+
+
+@dataclass
+class PpaForPreTrainingOutput(ModelOutput):
+    loss: torch.FloatTensor | None = None
+    mlm_loss: torch.FloatTensor | None = None
+    contrastive_loss: torch.FloatTensor | None = None
+    mlm_logits: torch.FloatTensor | None = None
+    mlm_labels: torch.LongTensor | None = None
+
+
+class PpaForPreTraining(WeamPreTrainedModel):
+    """PPA (post-pretraining alignment): MoCo on the [CLS] states of translation pairs, plus TLM.
+
+    * Query encoder `bert` (trained, what is published) and key encoder `key_bert` (an exponential moving
+      average of it, m = `ppa_momentum`, no gradients), each followed by a projection
+      z = W₂·ReLU(W₁·h) of the L2-normalized final [CLS] state h, then L2-normalized.
+    * InfoNCE (τ = `ppa_temperature`) of each query against its own key and the queue's keys; the batch's
+      keys (gathered from all processes) then enter the queue.
+    * TLM (BERT's MLM head) on the masked concatenated pair through the query encoder.
+    * L = L_MoCo + L_TLM. Which sentence of a pair goes to which encoder is random (the collator's swap).
+    """
+
+    _tied_weights_keys = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",
+    }
+
+    def __init__(self, config: WeamConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.bert.pooler.requires_grad_(False)  # kept for downstream classifiers; PPA does not use it
+        self.cls = BertOnlyMLMHead(config)
+        self.projection = self._make_projection(config)
+        self.key_bert = BertModel(config, add_pooling_layer=False)
+        self.key_projection = self._make_projection(config)
+        self.key_bert.requires_grad_(False)
+        self.key_projection.requires_grad_(False)
+        self.queue = MomentumQueue(config.ppa_queue_size, config.ppa_projection_dim)
+        self.post_init()
+
+    @staticmethod
+    def _make_projection(config):
+        return nn.Sequential(
+            nn.Linear(config.hidden_size, config.hidden_size),
+            nn.ReLU(),
+            nn.Linear(config.hidden_size, config.ppa_projection_dim),
+        )
+
+    def query_and_key_modules(self):
+        return [(self.bert, self.key_bert), (self.projection, self.key_projection)]
+
+    @torch.no_grad()
+    def momentum_update(self):
+        """key ← m·key + (1 − m)·query; the first call copies the query encoder."""
+        momentum = self.config.ppa_momentum if self.queue.key_encoder_ready.item() else 0.0
+        for query_module, key_module in self.query_and_key_modules():
+            key_parameters = dict(key_module.named_parameters())
+            for name, query_parameter in query_module.named_parameters():
+                if name in key_parameters:  # the key encoder has no pooler
+                    key_parameters[name].mul_(momentum).add_(query_parameter.detach(), alpha=1 - momentum)
+        self.queue.key_encoder_ready.fill_(1)
+
+    def _embed(self, encoder, projection, input_ids, attention_mask):
+        cls_state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]
+        return F.normalize(projection(F.normalize(cls_state, dim=1)), dim=1)
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        token_type_ids=None,
+        labels=None,
+        query_input_ids=None,
+        query_attention_mask=None,
+        key_input_ids=None,
+        key_attention_mask=None,
+        num_items_in_batch=None,
+        num_pairs_in_batch=None,
+        **kwargs,
+    ) -> PpaForPreTrainingOutput:
+        r"""
+        input_ids, attention_mask, token_type_ids, labels: the masked pair `[CLS] S [SEP] T [SEP]` (TLM).
+        query_input_ids, query_attention_mask / key_input_ids, key_attention_mask: the unmasked sentences
+            `[CLS] S [SEP]` for the query encoder and `[CLS] T [SEP]` for the key encoder.
+        num_items_in_batch: masked tokens in the optimizer step (all micro-batches and processes).
+        num_pairs_in_batch: pairs in the optimizer step; L_MoCo is their mean, exactly also under
+            gradient accumulation (the `AlignmentTrainer` passes it).
+        """
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                           **kwargs).last_hidden_state
+        mlm_loss, mlm_logits, mlm_labels, _ = mlm_loss_at_masked_positions(self.cls, hidden, labels, num_items_in_batch)
+
+        queries = self._embed(self.bert, self.projection, query_input_ids, query_attention_mask)
+        if self.training:
+            self.momentum_update()
+        with torch.no_grad():
+            keys = self._embed(self.key_bert, self.key_projection, key_input_ids, key_attention_mask)
+        per_pair = info_nce(queries, keys, self.queue.keys.clone(), self.queue.negatives_mask(),
+                            self.config.ppa_temperature)
+        contrastive_loss = per_pair.sum() / (num_pairs_in_batch if num_pairs_in_batch is not None else len(per_pair))
+        if self.training:
+            self.queue.enqueue(gather_from_all_processes(keys))
+        return PpaForPreTrainingOutput(
+            loss=mlm_loss + contrastive_loss,
+            mlm_loss=mlm_loss.detach(),
+            contrastive_loss=contrastive_loss.detach(),
+            mlm_logits=mlm_logits,
+            mlm_labels=mlm_labels,
+        )
+
+    def published_state_dict(self):
+        """What a finished run saves and pushes: the query encoder (with its pooler) and its MLM head.
+        The key encoder and the queue are in every checkpoint, for resuming, but not in the result."""
+        return {k: v for k, v in self.state_dict().items() if k.startswith(("bert.", "cls."))}
 
 
 class WeamForMaskedLM(BertForMaskedLM):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Alignment post-training of a multilingual encoder on parallel data: WEAM, TLM or MLM.
+"""Alignment post-training of a multilingual encoder on parallel data: WEAM, TLM, MLM or PPA.
 
     python run_pretrain.py                       # the embedded default: a tiny model on the shipped sample
     accelerate launch run_pretrain.py \\
@@ -36,9 +36,10 @@ OBJECTIVES = {
     "weam": (1.0, 0.3, "pairs"),
     "tlm": (0.0, 0.15, "pairs"),
     "mlm": (0.0, 0.15, "sentences"),
+    "ppa": (0.0, 0.15, "pairs"),  # + MoCo on [CLS], with random input order
 }
 # The embedded default: a model small enough to train in minutes on a laptop CPU.
-TINY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512)
+TINY_MODEL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256)
 
 
 @dataclass
@@ -149,6 +150,7 @@ def parse_arguments(argv):
 
 
 def build_model(model_args, tokenizer, cross_lingual_weight):
+    model_class = modeling_weam.PpaForPreTraining if model_args.objective == "ppa" else modeling_weam.WeamForPreTraining
     settings = dict(cross_lingual_weight=cross_lingual_weight, unaligned_tokens=model_args.unaligned_tokens)
     if model_args.model_name_or_path is None:
         config = WeamConfig(vocab_size=len(tokenizer), **TINY_MODEL, **settings)
@@ -160,8 +162,8 @@ def build_model(model_args, tokenizer, cross_lingual_weight):
     if model_args.config_overrides:
         config.update_from_string(model_args.config_overrides)
     if model_args.model_name_or_path is None:
-        return modeling_weam.WeamForPreTraining(config)
-    model, loading = modeling_weam.WeamForPreTraining.from_pretrained(
+        return model_class(config)
+    model, loading = model_class.from_pretrained(
         model_args.model_name_or_path, config=config, cache_dir=model_args.cache_dir, output_loading_info=True
     )
     if loading["missing_keys"]:
@@ -261,6 +263,8 @@ def main(argv=None):
         tokenizer=tokenizer,
         mlm_probability=data_args.mlm_probability or default_masking,
         whole_word_mask=data_args.whole_word_mask,
+        swap_probability=0.5 if model_args.objective == "ppa" else 0.0,
+        sentence_views=model_args.objective == "ppa",
         seed=training_args.seed,
         pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
     )

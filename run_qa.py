@@ -251,8 +251,8 @@ def main(argv=None):
     model_args, xl_args, qa_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, QaArguments, TrainingArguments), __doc__, argv
     )
-    check_arguments(xl_args, training_args)
     setup_logging(training_args)
+    check_arguments(xl_args, training_args)
     normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(HUB_NAMES.get(xl_args.dataset_name), "mlqa")
     if training_args.do_eval:
         for language in xl_args.eval_languages:
@@ -272,7 +272,7 @@ def main(argv=None):
 
     train_features, eval_examples, eval_features = {}, {}, {}
     if training_args.do_train:
-        for language in xl_args.eval_languages if xl_args.translate_train else [xl_args.train_language]:
+        for language in xl_args.fine_tuning_languages:
             # Code-switching pairs a question with the English one of the same id, whose context holds its answer.
             data = load_training_set(
                 xl_args, language, read_squad_json, read_hub, [("context", "answers"), ("question",)], key="id"

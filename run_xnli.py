@@ -22,9 +22,10 @@ Local files are TSV, one item a line: premise<TAB>hypothesis<TAB>label, label on
 contradiction; an optional first line premise<TAB>hypothesis<TAB>label is a header.
 """
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from datasets import ClassLabel, Dataset, Features, Value
-from dataclasses import dataclass, field
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, TrainingArguments
 
 import metrics
@@ -112,8 +113,8 @@ def main(argv=None):
     model_args, xl_args, xnli_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, XnliArguments, TrainingArguments), __doc__, argv
     )
-    check_arguments(xl_args, training_args)
     setup_logging(training_args)
+    check_arguments(xl_args, training_args)
     tokenizer = load_tokenizer(model_args)
 
     def read_hub(dataset_name, language, purpose):
@@ -124,7 +125,7 @@ def main(argv=None):
 
     train_sets, eval_sets = {}, {}
     if training_args.do_train:
-        for language in xl_args.eval_languages if xl_args.translate_train else [xl_args.train_language]:
+        for language in xl_args.fine_tuning_languages:
             # XNLI items carry no id: code-switching pairs them with English by row.
             data = load_training_set(xl_args, language, read_xnli_tsv, read_hub, [("premise",), ("hypothesis",)])
             train_sets[language] = data.map(tokenize, batched=True, desc=f"Tokenizing {language} training data")

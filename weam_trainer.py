@@ -15,7 +15,7 @@ from transformers import Trainer, TrainerCallback
 import model_card
 
 REMOTE_CODE_FILES = ("configuration_weam.py", "modeling_weam.py")
-HEADS = ("mlm", "cross_lingual")
+HEADS = ("mlm", "cross_lingual", "contrastive")
 
 
 class EpochToCollator(TrainerCallback):
@@ -38,11 +38,29 @@ class AlignmentTrainer(Trainer):
         self._train_micro_batches = 0
         self._eval_sums = {}
 
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """Also counts the pairs of the whole optimizer step, for per-pair losses (PPA's InfoNCE)."""
+        batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)
+        pairs = torch.tensor(sum(len(batch["input_ids"]) for batch in batch_samples), device=device)
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            pairs = self.accelerator.gather(pairs).sum()
+        self._pairs_in_step = pairs
+        return batch_samples, num_items_in_batch
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training and "query_input_ids" in inputs:
+            inputs = {**inputs, "num_pairs_in_batch": self._pairs_in_step}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
         with torch.no_grad():
             for head in HEADS:
                 if outputs.get(f"{head}_loss") is None:
+                    continue
+                if head == "contrastive":  # a loss without per-token predictions
+                    sums = self._train_head_losses if model.training else self._eval_sums
+                    self._add(sums, "contrastive_loss" if model.training else "contrastive_loss_sum",
+                              outputs["contrastive_loss"] * (1 if model.training else len(inputs["input_ids"])))
+                    if not model.training:
+                        self._add(sums, "contrastive_count", torch.tensor(len(inputs["input_ids"])))
                     continue
                 if model.training:  # already a share of the step's mean: summing gives the mean
                     self._add(self._train_head_losses, f"{head}_loss", outputs[f"{head}_loss"])
@@ -81,13 +99,17 @@ class AlignmentTrainer(Trainer):
                 count = sums.get(f"{head}_count", 0)
                 if count:
                     logs[f"{prefix}{head}_loss"] = sums[f"{head}_loss_sum"] / count
-                    logs[f"{prefix}{head}_accuracy"] = sums[f"{head}_correct"] / count
+                    if f"{head}_correct" in sums:
+                        logs[f"{prefix}{head}_accuracy"] = sums[f"{head}_correct"] / count
             self._eval_sums = {}
         super().log(logs, *args, **kwargs)
 
     def _save(self, output_dir=None, state_dict=None):
-        super()._save(output_dir, state_dict)
         output_dir = output_dir or self.args.output_dir
+        is_checkpoint = os.path.basename(os.path.normpath(output_dir)).startswith("checkpoint-")
+        if not is_checkpoint and hasattr(self.model, "published_state_dict"):
+            state_dict = self.model.published_state_dict()  # PPA: the query encoder, not the key encoder
+        super()._save(output_dir, state_dict)
         if self.args.should_save:
             self.make_hub_ready(output_dir)
 

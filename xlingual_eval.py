@@ -70,7 +70,7 @@ class ModelArguments:
         default=0,
         metadata={
             "help": "LoRA rank. 0 (default) fine-tunes every weight; > 0 freezes the encoder and trains LoRA "
-            "adapters (peft) plus the task head. Saved models are then adapters."
+            "adapters (peft) plus the task head (and BERT's pooler for XNLI). Saved models are then adapters."
         },
     )
     lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling alpha (the update is scaled by alpha / r)."})
@@ -173,9 +173,14 @@ class CrossLingualArguments:
             parse_rows(getattr(self, option), option)  # fail at start, not after fine-tuning
 
     @property
+    def fine_tuning_languages(self):
+        """The languages fine-tuned on, one model each: every evaluation language in translate-train mode."""
+        return list(self.eval_languages) if self.translate_train else [self.train_language]
+
+    @property
     def training_languages(self):
         """Languages whose training data the experiment reads (with the code-switching source)."""
-        languages = list(self.eval_languages) if self.translate_train else [self.train_language]
+        languages = self.fine_tuning_languages
         if self.code_switch and self.train_language not in languages:
             languages.append(self.train_language)
         return languages
@@ -233,6 +238,20 @@ def check_arguments(xl_args, training_args):
         xl_args.train_source()
     if training_args.do_eval:
         xl_args.eval_source()
+    same_files = xl_args.train_file is not None and xl_args.train_file == xl_args.eval_files
+    train_rows, eval_rows = parse_rows(xl_args.train_rows, "train_rows"), parse_rows(xl_args.eval_rows, "eval_rows")
+    if training_args.do_train and training_args.do_eval and same_files and rows_overlap(train_rows, eval_rows):
+        logger.warning(
+            "training and evaluation read the same rows of the same files (parallel across languages): the "
+            "scores would measure memory, not transfer. Split the rows with --train_rows / --eval_rows."
+        )
+
+
+def rows_overlap(first, second):
+    """Whether two row ranges (slices; None: every row) share a row."""
+    start = max((rows.start or 0) if rows else 0 for rows in (first, second))
+    stop = min(rows.stop if rows and rows.stop is not None else math.inf for rows in (first, second))
+    return start < stop
 
 
 def setup_logging(training_args):
@@ -274,10 +293,11 @@ def files_by_language(spec, languages, option):
             f"--{option} names one file, but {len(languages)} languages need data ({', '.join(languages)}): "
             "give a template with {lang} (e.g. data/dev-{lang}.tsv) or lang=path entries"
         )
+    files = {language: files[language] for language in languages}
     for language, path in files.items():
-        if language in languages and not os.path.isfile(path):
+        if not os.path.isfile(path):
             raise FileNotFoundError(f"--{option}: the {language} file {path} does not exist")
-    return {language: files[language] for language in languages}
+    return files
 
 
 def parse_rows(spec, option):
@@ -396,6 +416,9 @@ def load_model(model_args, auto_class, lora_task_type, seed, **config_overrides)
             lora_alpha=model_args.lora_alpha,
             lora_dropout=model_args.lora_dropout,
             target_modules=comma_separated(model_args.lora_target_modules),
+            # A sequence classifier reads BERT's pooler: train it as full fine-tuning does (some encoders,
+            # e.g. multilingual-e5, ship none, and a frozen random pooler would blur the [CLS] state).
+            modules_to_save=["pooler"] if lora_task_type == "SEQ_CLS" else None,
         )
         model = get_peft_model(model, lora_config)
         model.print_trainable_parameters()

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from safetensors import safe_open
 from transformers import Trainer, TrainingArguments
 
 import run_pretrain
@@ -63,7 +64,7 @@ def check_hub_ready(folder):
     assert result.stdout.strip().splitlines()[-1].startswith("WeamModel (1, ") and "(1, 3)" in result.stdout
 
 
-@pytest.mark.parametrize("objective", ["weam", "tlm", "mlm"])
+@pytest.mark.parametrize("objective", ["weam", "tlm", "mlm", "ppa"])
 def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, objective):
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es")
     output = tmp_path / "out"
@@ -74,6 +75,12 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, objective):
         assert all("mlm_loss" in entry and "cross_lingual_loss" in entry for entry in losses)
         # the total is L_mp + λ·L_cp with λ = 1
         assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["cross_lingual_loss"], rel=1e-4)
+    if objective == "ppa":
+        assert all("contrastive_loss" in entry for entry in losses)
+        assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["contrastive_loss"], rel=1e-4)
+        # checkpoints hold the key encoder and queue (for resuming); the result is the query encoder
+        assert any(k.startswith("key_bert.") for k in safe_open(str(output / "checkpoint-3" / "model.safetensors"), "pt").keys())
+        assert not any(k.startswith(("key_bert.", "queue.")) for k in safe_open(str(output / "model.safetensors"), "pt").keys())
     evaluation = [entry for entry in log if "eval_loss" in entry][-1]
     assert 0 <= evaluation["eval_mlm_accuracy"] <= 1
     assert ("eval_cross_lingual_accuracy" in evaluation) == (objective == "weam")

@@ -1,0 +1,205 @@
+"""ALIGN-MLM's auxiliary loss: pull the input embeddings of bilingual-dictionary translations together.
+
+    L_align = −mean over dictionary pairs (s, t) of cos(E[s], E[t])
+
+where E[w] is the mean of the input embeddings of word w's subwords (Tang et al. 2022, "Align-MLM:
+Word Embedding Alignment is Crucial for Multilingual Pre-training"). The training loss becomes
+L + α·L_align, α = 10 by default.
+
+Reading and splitting dictionaries:
+
+    pairs = read_dictionary("../shared/data/dictionaries/en-de.dict")  # MUSE as hunalign ships it: `die @ the`
+    train_pairs, test_pairs = split_dictionary(pairs, test_size=0.1, seed=42)  # no source word on both sides
+
+The loss, from a trainer (the whole interface):
+
+    index = DictionaryIndex(tokenizer, train_pairs)          # subword ids, padded, for a vectorized loss
+    index.save(os.path.join(output_dir, DICTIONARY_FILE))     # the dictionary travels with the run
+    align_loss = DictionaryAlignmentLoss(index, weight=10.0, pairs_per_step=None, seed=42)
+    ...
+    term = align_loss(model, step=state.global_step)          # α·L_align, a scalar on the model's device
+    loss = loss + term / gradient_accumulation_steps
+
+`align_loss(model, step)` reads `model.get_input_embeddings().weight`, so it works on WEAM and on any
+BERT-family model. The pairs of a step are drawn from a generator seeded with (seed, step): the
+micro-batches of one optimizer step share them and a resumed run draws what an uninterrupted one
+would have. A model that normalizes its own loss over the whole step (WEAM with `num_items_in_batch`)
+is not divided by the accumulation steps, hence the division above: the step gets α·L_align once.
+"""
+
+import hashlib
+import json
+import os
+import re
+
+import torch
+import torch.nn.functional as F
+
+from word_alignment import AlignmentFileError, read_lines
+
+DICTIONARY_FORMATS = ("auto", "muse", "pairs", "tsv")
+# The dictionary file written into a run's output folder.
+DICTIONARY_FILE = "align_mlm_dictionary.json"
+# `en-de.dict`, `en-de.0-5000.txt`: the file's source and target languages.
+_LANGUAGE_PAIR = re.compile(r"([a-z]{2,3})-([a-z]{2,3})(?:\.|$)")
+
+_LINE_FORMATS = {
+    # format: (how to split a line into two words, (target, source) order?, what a good line looks like)
+    "muse": (lambda line: line.split(" @ "), True, "`target @ source` (e.g. `die @ the` in en-de)"),
+    "pairs": (str.split, False, "`source target`, separated by whitespace"),
+    "tsv": (lambda line: line.split("\t"), False, "`source<TAB>target`"),
+}
+
+
+def read_dictionary(path, format="auto", source_lang=None, target_lang=None) -> list[tuple[str, str]]:
+    """(source word, target word) pairs of a bilingual dictionary, in file order, without duplicates.
+
+    Formats:
+      muse   `target @ source`: the MUSE dictionaries as hunalign ships them (../shared). Reversed:
+             in en-de.dict, `die @ the` is English "the" -> German "die".
+      pairs  `source target`, separated by whitespace (MUSE's own .txt files).
+      tsv    `source<TAB>target` (a word may hold spaces).
+      auto   muse if the first non-blank line holds " @ ", tsv if it holds a tab, else pairs.
+    Blank lines are skipped.
+
+    source_lang, target_lang: the direction wanted. The file name must then say its own as `SRC-TGT`
+    (en-de.dict, en-de.0-5000.txt); a dictionary in the other direction is flipped.
+    """
+    if format not in DICTIONARY_FORMATS:
+        raise ValueError(f"unknown dictionary format {format!r}; choose one of {DICTIONARY_FORMATS}")
+    lines = [(number, line.strip()) for number, line in enumerate(read_lines(path), start=1) if line.strip()]
+    if format == "auto":
+        first = lines[0][1] if lines else ""
+        format = "muse" if " @ " in first else "tsv" if "\t" in first else "pairs"
+    split, reversed_order, expected = _LINE_FORMATS[format]
+    pairs = {}  # a dict keeps the file order and drops duplicates
+    for number, line in lines:
+        words = [word.strip() for word in split(line)]
+        if len(words) != 2 or not all(words):
+            raise AlignmentFileError(
+                path, number, f"expected {expected}, got {line!r}",
+                f"Fix or remove the line, or give the right format (this one was read as {format!r})",
+            )
+        pairs[tuple(reversed(words)) if reversed_order else tuple(words)] = None
+    pairs = list(pairs)
+    if source_lang is None and target_lang is None:
+        return pairs
+    if source_lang is None or target_lang is None:
+        raise ValueError("give both source_lang and target_lang, or neither")
+    match = _LANGUAGE_PAIR.match(os.path.basename(path))
+    if match is None or {source_lang, target_lang} != set(match.groups()):
+        raise ValueError(
+            f"{path}: the file name does not say it is a {source_lang}-{target_lang} dictionary; name it "
+            f"{source_lang}-{target_lang}.dict (or {target_lang}-{source_lang}.dict), or leave the languages out"
+        )
+    return pairs if match[1] == source_lang else [(target, source) for source, target in pairs]
+
+
+def split_dictionary(pairs, test_size=0.1, seed=42):
+    """(train, test) pairs: each source word goes, with all its translations, to test with probability `test_size`.
+
+    A word's side is a hash of (seed, word), so it does not depend on the other pairs: the same word
+    lands on the same side whatever the dictionary, the order or the number of files split.
+    """
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size is the held-out fraction of source words, in (0, 1); got {test_size}")
+    threshold = test_size * 2**64
+
+    def held_out(word):
+        digest = hashlib.blake2b(f"{seed}\t{word}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") < threshold
+
+    side = {source: held_out(source) for source in dict.fromkeys(source for source, _ in pairs)}
+    return [pair for pair in pairs if not side[pair[0]]], [pair for pair in pairs if side[pair[0]]]
+
+
+def tokenize_words(tokenizer, words):
+    """Each word's subword ids alone, without special tokens: ids `(N, longest)` padded with 0, and lengths `(N,)`."""
+    encoded = tokenizer(list(words), add_special_tokens=False)["input_ids"] if len(words) else []
+    width = max(map(len, encoded), default=0)
+    ids = torch.tensor([word + [0] * (width - len(word)) for word in encoded], dtype=torch.long)
+    return ids.reshape(len(encoded), width), torch.tensor(list(map(len, encoded)), dtype=torch.long)
+
+
+class DictionaryIndex:
+    """Dictionary pairs as padded subword ids, what `dictionary_alignment_loss` takes.
+
+    Pairs with a word the tokenizer turns into nothing or into its unknown token are dropped (pulling
+    [UNK] towards many words would only blur it), and with `single_token_only` so are pairs with a
+    word of several subwords.
+
+    Attributes: `pairs` (the kept word pairs), `source_ids` / `target_ids` `(N, longest)` padded
+    with 0, `source_lengths` / `target_lengths` `(N,)`.
+    """
+
+    def __init__(self, tokenizer, pairs, single_token_only=False):
+        self.single_token_only = single_token_only
+        source_ids, source_lengths = tokenize_words(tokenizer, [source for source, _ in pairs])
+        target_ids, target_lengths = tokenize_words(tokenizer, [target for _, target in pairs])
+        keep = torch.ones(len(pairs), dtype=torch.bool)
+        for ids, lengths in ((source_ids, source_lengths), (target_ids, target_lengths)):
+            keep &= (lengths == 1) if single_token_only else (lengths > 0)
+            if tokenizer.unk_token_id is not None:
+                keep &= ~(ids == tokenizer.unk_token_id).any(-1)
+        self.pairs = [pair for pair, kept in zip(pairs, keep.tolist()) if kept]
+        self.source_lengths, self.target_lengths = source_lengths[keep], target_lengths[keep]
+        # the dropped pairs may have held the longest words
+        self.source_ids = source_ids[keep][:, : max(self.source_lengths.tolist(), default=0)]
+        self.target_ids = target_ids[keep][:, : max(self.target_lengths.tolist(), default=0)]
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def save(self, path):
+        """The kept pairs as JSON; `DictionaryIndex.load` rebuilds the index from them."""
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"single_token_only": self.single_token_only, "pairs": self.pairs}, file, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path, tokenizer):
+        with open(path, encoding="utf-8") as file:
+            saved = json.load(file)
+        return cls(tokenizer, [tuple(pair) for pair in saved["pairs"]], saved["single_token_only"])
+
+
+def mean_subword_embeddings(embedding_weight, ids, lengths):
+    """`(N, dim)`: row k is the mean of the embeddings of `ids[k, :lengths[k]]` (a word with no subwords: 0)."""
+    valid = torch.arange(ids.shape[1], device=ids.device) < lengths[:, None]
+    # valid positions are a prefix of each row, so the row-major `ids[valid]` belongs to these rows
+    rows = torch.arange(len(lengths), device=ids.device).repeat_interleave(lengths)
+    summed = embedding_weight.new_zeros(len(lengths), embedding_weight.shape[1])
+    summed = summed.index_add(0, rows, embedding_weight[ids[valid]])
+    return summed / lengths.clamp(min=1)[:, None].to(summed.dtype)
+
+
+def dictionary_alignment_loss(embedding_weight, source_ids, source_lengths, target_ids, target_lengths):
+    """L_align = −mean cos(E[source word], E[target word]), a word's vector the mean of its subword embeddings."""
+    source = mean_subword_embeddings(embedding_weight, source_ids, source_lengths).float()
+    target = mean_subword_embeddings(embedding_weight, target_ids, target_lengths).float()
+    return -F.cosine_similarity(source, target, dim=-1).mean()
+
+
+class DictionaryAlignmentLoss:
+    """α·L_align of a model's input embeddings, on every pair of `index` or on `pairs_per_step` drawn per step."""
+
+    def __init__(self, index: DictionaryIndex, weight=10.0, pairs_per_step=None, seed=42):
+        if len(index) == 0:
+            raise ValueError("the dictionary has no usable pair (see DictionaryIndex for what is dropped)")
+        if pairs_per_step is not None and pairs_per_step < 1:
+            raise ValueError(f"pairs_per_step must be at least 1 (or None for all pairs), got {pairs_per_step}")
+        self.index, self.weight, self.pairs_per_step, self.seed = index, weight, pairs_per_step, seed
+
+    def sample(self, step):
+        """Rows of the index used at optimizer step `step`: the same for the same (seed, step)."""
+        if self.pairs_per_step is None or self.pairs_per_step >= len(self.index):
+            return torch.arange(len(self.index))
+        generator = torch.Generator().manual_seed((self.seed << 32) + step)
+        return torch.randperm(len(self.index), generator=generator)[: self.pairs_per_step]
+
+    def __call__(self, model, step=0):
+        embedding_weight = model.get_input_embeddings().weight
+        rows = self.sample(step)
+        tensors = (self.index.source_ids, self.index.source_lengths, self.index.target_ids, self.index.target_lengths)
+        return self.weight * dictionary_alignment_loss(
+            embedding_weight, *(tensor[rows].to(embedding_weight.device) for tensor in tensors)
+        )

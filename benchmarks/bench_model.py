@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""WEAM's training step against stock BertForMaskedLM's, side by side in one process, at mBERT size.
+
+    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--batch_size 8] [--seq_len 128]
+
+Both models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768. Each step is a full
+training step (forward, backward, AdamW) on a fresh collated batch: stock `DataCollatorForLanguageModeling`
+(mlm_probability=0.3) for BERT, `DataCollatorForWeam` (0.3, with word alignments) for WEAM. Steps of the
+two models alternate, so both see the same machine load; medians after warm-up. Peak memory is the
+highest resident set size sampled during each model's steps, above what the process held before.
+"""
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+import psutil
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+from configuration_weam import WeamConfig  # noqa: E402
+from data_collator import DataCollatorForWeam  # noqa: E402
+from modeling_weam import WeamForPreTraining  # noqa: E402
+
+MBERT = dict(vocab_size=119547, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+             intermediate_size=3072, max_position_embeddings=512)
+
+
+def make_examples(batch_size, seq_len, generator):
+    """`[CLS] S [SEP] T [SEP]` of random ids (mBERT's special ids), S and T of equal length, each S token
+    aligned to the T token opposite."""
+    half = (seq_len - 3) // 2
+    examples = []
+    for _ in range(batch_size):
+        ids = torch.randint(1000, MBERT["vocab_size"], (seq_len,), generator=generator).tolist()
+        ids[0], ids[half + 1], ids[-1] = 101, 102, 102
+        special = [0] * seq_len
+        special[0] = special[half + 1] = special[-1] = 1
+        types = [0] * (half + 2) + [1] * (seq_len - half - 2)
+        alignment = [[1 + k, half + 2 + k] for k in range(half)]
+        examples.append(dict(input_ids=ids, token_type_ids=types, special_tokens_mask=special, alignment=alignment))
+    return examples
+
+
+class PeakMemory:
+    """Samples the resident set size in a thread; `peak` is the highest seen above `baseline`."""
+
+    def __init__(self):
+        self.process = psutil.Process()
+        self.baseline = self.process.memory_info().rss
+        self.peak = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        while self.running:
+            self.peak = max(self.peak, self.process.memory_info().rss - self.baseline)
+            time.sleep(0.005)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return self.peak
+
+
+def training_step(model, optimizer, batch):
+    start = time.perf_counter()
+    loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=5, help="Timed steps per model (after 2 warm-up steps).")
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--seq_len", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+    parser.add_argument("--json", help="Write the figures to this file.")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(ROOT, "data", "sample", "mbert-tokenizer"))
+    setups = {
+        "mlm": (BertForMaskedLM(BertConfig(**MBERT)), DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)),
+        "weam": (WeamForPreTraining(WeamConfig(**MBERT)), DataCollatorForWeam(tokenizer, mlm_probability=0.3, seed=0)),
+    }
+    optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5) for name, (model, _) in setups.items()}
+    times = {name: [] for name in setups}
+    peaks = {name: 0 for name in setups}
+    for step in range(2 + args.steps):
+        for name, (model, collator) in setups.items():
+            examples = make_examples(args.batch_size, args.seq_len, generator)
+            if name == "mlm":
+                examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
+            batch = collator(examples)
+            gc.collect()
+            memory = PeakMemory()
+            seconds = training_step(model, optimizers[name], batch)
+            peaks[name] = max(peaks[name], memory.stop())
+            if step >= 2:
+                times[name].append(seconds)
+            print(f"step {step} {name}: {seconds:.3f} s", flush=True)
+    figures = {
+        "setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights"},
+        "mlm_step_s": statistics.median(times["mlm"]),
+        "weam_step_s": statistics.median(times["weam"]),
+        "mlm_peak_mem_mb": peaks["mlm"] / 2**20,
+        "weam_peak_mem_mb": peaks["weam"] / 2**20,
+    }
+    figures["step_ratio_weam_vs_mlm"] = figures["weam_step_s"] / figures["mlm_step_s"]
+    figures["peak_mem_ratio_weam_vs_mlm"] = figures["weam_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

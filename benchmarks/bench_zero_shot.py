@@ -1,0 +1,144 @@
+#!/usr/bin/env python
+"""Benchmark: zero-shot cross-lingual transfer of a real pretrained multilingual encoder, end to end on a CPU.
+
+The encoder is intfloat/multilingual-e5-small (12 layers, hidden 384, XLM-R vocabulary), which
+../shared/tools/get_e5_small.py builds offline. Each part fine-tunes it on English only, through
+run_xnli.py / run_qa.py (their `main`), and evaluates it on other languages:
+
+  xnli  train: English XNLI dev items 0-1999; evaluate: held-out items 2000-2489 in en, de, es, zh.
+        Passes if de, es and zh accuracy beat chance (33.3%) by more than two standard errors
+        (2 * sqrt(p(1-p)/n) at p = 1/3, 4.3 points for n = 490).
+  qa    train: TyDiQA-GoldP English train (first QA_TRAIN_QUESTIONS questions); evaluate: MLQA dev German
+        (context and question in German, MLQA's official normalization).
+        Passes if F1 reaches QA_MIN_F1 (a model that has learned nothing picks short random spans: F1 of a few points).
+
+Sizes are chosen for a 2-core CPU (each part about 10-15 minutes): one epoch, LoRA adapters (rank 16 on all
+linear layers; the frozen 250k-token embedding matrix is most of the model, and its optimizer updates would
+cost more than the forward pass). Figures are not comparable with published full fine-tuning of mBERT on MNLI/SQuAD.
+
+usage: python benchmarks/bench_zero_shot.py [--json FILE] [--parts xnli,qa] [--model_dir DIR] [--work_dir DIR]
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import run_qa  # noqa: E402
+import run_xnli  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+DEFAULT_MODEL_DIR = Path.home() / ".cache" / "xlingual-models" / "multilingual-e5-small"
+
+XNLI_LANGUAGES = "en,de,es,zh"
+XNLI_TRANSFER_LANGUAGES = ("de", "es", "zh")
+XNLI_TRAIN_ROWS, XNLI_EVAL_ROWS, XNLI_EVAL_SIZE = ":2000", "2000:", 490
+CHANCE = 100 / 3
+QA_TRAIN_QUESTIONS = 1200
+QA_MIN_F1 = 15.0
+
+# What both parts share: one epoch of LoRA, no checkpoints, quiet logs.
+TRAINING = [
+    "--do_train", "--do_eval", "--num_train_epochs", "1", "--warmup_steps", "0.1", "--weight_decay", "0.01",
+    "--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0.05", "--lora_target_modules", "query,key,value,dense",
+    "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none", "--disable_tqdm", "true",
+    "--seeds", "1", "--train_sampling_strategy", "group_by_length",
+]  # fmt: skip
+
+
+def ensure_model(model_dir):
+    if not (model_dir / "model.safetensors").is_file():
+        subprocess.run([sys.executable, str(SHARED / "tools" / "get_e5_small.py"), str(model_dir)], check=True)
+    return model_dir
+
+
+def bench_xnli(model_dir, work_dir):
+    xnli_files = str(SHARED / "data" / "xnli" / "dev-{lang}.tsv")
+    argv = [
+        "--model_name_or_path", str(model_dir), "--output_dir", str(work_dir / "xnli"),
+        "--train_file", xnli_files, "--train_rows", XNLI_TRAIN_ROWS,
+        "--eval_files", xnli_files, "--eval_rows", XNLI_EVAL_ROWS,
+        "--train_language", "en", "--eval_languages", XNLI_LANGUAGES, "--max_seq_length", "128",
+        "--learning_rate", "1e-3", "--per_device_train_batch_size", "32", "--per_device_eval_batch_size", "64",
+        *TRAINING,
+    ]  # fmt: skip
+    start = time.time()
+    results = run_xnli.main(argv)
+    accuracy = results["mean"]["accuracy"]
+    margin = 2 * math.sqrt(CHANCE / 100 * (1 - CHANCE / 100) / XNLI_EVAL_SIZE) * 100
+    return {
+        "argv": argv,
+        "seconds": round(time.time() - start),
+        "accuracy": accuracy,
+        "chance": CHANCE,
+        "required_above_chance": margin,
+        "passed": all(accuracy[language] > CHANCE + margin for language in XNLI_TRANSFER_LANGUAGES),
+    }
+
+
+def bench_qa(model_dir, work_dir):
+    argv = [
+        "--model_name_or_path", str(model_dir), "--output_dir", str(work_dir / "qa"),
+        "--train_file", str(SHARED / "data" / "tydiqa" / "tydiqa.goldp.en.train.json"),
+        "--train_rows", f":{QA_TRAIN_QUESTIONS}",
+        "--eval_files", f"de={SHARED / 'data' / 'mlqa' / 'dev' / 'dev-context-de-question-de.json'}",
+        "--train_language", "en", "--eval_languages", "de",
+        "--max_seq_length", "256", "--doc_stride", "64", "--max_answer_length", "30",
+        "--learning_rate", "1e-3", "--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "64",
+        *TRAINING,
+    ]  # fmt: skip
+    start = time.time()
+    results = run_qa.main(argv)
+    return {
+        "argv": argv,
+        "seconds": round(time.time() - start),
+        "f1": results["mean"]["f1"]["de"],
+        "exact_match": results["mean"]["exact_match"]["de"],
+        "min_f1": QA_MIN_F1,
+        "passed": results["mean"]["f1"]["de"] >= QA_MIN_F1,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    parser.add_argument("--parts", default="xnli,qa", help="comma-separated parts to run (xnli, qa)")
+    parser.add_argument("--model_dir", type=Path, default=DEFAULT_MODEL_DIR, help="the e5-small folder (built if missing)")
+    parser.add_argument("--work_dir", type=Path, help="where the runs write their outputs (default: a temporary folder)")
+    args = parser.parse_args()
+    if not (SHARED / "data").is_dir():
+        sys.exit(f"{SHARED} is missing: the benchmark needs its data and tools")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+    model_dir = ensure_model(args.model_dir)
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="bench_zero_shot-"))
+    benches = {"xnli": bench_xnli, "qa": bench_qa}
+    report = {
+        "model": "intfloat/multilingual-e5-small (via get_e5_small.py)",
+        "machine": f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}",
+        "parts": {},
+    }
+    for part in args.parts.split(","):
+        report["parts"][part] = benches[part](model_dir, work_dir)
+        print(json.dumps({part: {k: v for k, v in report["parts"][part].items() if k != "argv"}}, indent=2))
+    report["passed"] = all(part["passed"] for part in report["parts"].values())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"benchmark {'passed' if report['passed'] else 'FAILED'}; outputs in {work_dir}")
+    sys.exit(0 if report["passed"] else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""PPA: InfoNCE by hand, the momentum update, the queue, save/resume of the MoCo state, the sentence views."""
+
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import AutoTokenizer
+
+from configuration_weam import WeamConfig
+from data_collator import DataCollatorForWeam
+from modeling_weam import MomentumQueue, PpaForPreTraining, info_nce
+
+TINY = dict(vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+            max_position_embeddings=32, ppa_projection_dim=4, ppa_queue_size=5)
+TOKENIZER_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "mbert-tokenizer")
+
+
+def test_info_nce_matches_a_hand_computation():
+    q = F.normalize(torch.tensor([[1.0, 0.0], [0.6, 0.8]]), dim=1)
+    k = F.normalize(torch.tensor([[0.8, 0.6], [0.0, 1.0]]), dim=1)
+    queue = torch.tensor([[1.0, 0.0], [0.0, -1.0], [9.0, 9.0]])
+    filled = torch.tensor([True, True, False])  # the third slot holds no real key yet
+    tau = 0.5
+    expected = []
+    for qi, ki in zip(q.tolist(), k.tolist()):
+        positive = math.exp((qi[0] * ki[0] + qi[1] * ki[1]) / tau)
+        negatives = sum(math.exp((qi[0] * n[0] + qi[1] * n[1]) / tau) for n in ([1.0, 0.0], [0.0, -1.0]))
+        expected.append(-math.log(positive / (positive + negatives)))
+    torch.testing.assert_close(info_nce(q, k, queue, filled, tau), torch.tensor(expected))
+
+
+def test_empty_queue_gives_no_negatives():
+    q = F.normalize(torch.randn(3, 4), dim=1)
+    loss = info_nce(q, q, torch.randn(5, 4), torch.zeros(5, dtype=torch.bool), 0.05)
+    torch.testing.assert_close(loss, torch.zeros(3))
+
+
+def test_queue_wraps_around():
+    queue = MomentumQueue(size=5, dim=2)
+    queue.enqueue(torch.full((3, 2), 1.0))
+    assert queue.pointer.item() == 3 and queue.filled.item() == 3
+    queue.enqueue(torch.stack([torch.full((2,), float(v)) for v in (2, 3, 4)]))
+    assert queue.pointer.item() == 1 and queue.filled.item() == 5
+    assert queue.keys[:, 0].tolist() == [4.0, 1.0, 1.0, 2.0, 3.0]
+    assert queue.negatives_mask().all()
+
+
+def test_momentum_update_is_the_ema_and_leaves_the_query_encoder_alone():
+    torch.manual_seed(0)
+    model = PpaForPreTraining(WeamConfig(**TINY, ppa_momentum=0.9))
+    model.momentum_update()  # first call: the key encoder becomes a copy of the query encoder
+    assert torch.equal(model.key_bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
+    with torch.no_grad():
+        for p in model.bert.parameters():
+            p.add_(torch.randn_like(p))
+    query_before = {k: v.clone() for k, v in model.bert.state_dict().items()}
+    key_before = {k: v.clone() for k, v in model.key_bert.state_dict().items()}
+    model.momentum_update()
+    for name, value in model.key_bert.state_dict().items():
+        torch.testing.assert_close(value, 0.9 * key_before[name] + 0.1 * query_before[name])
+    for name, value in model.bert.state_dict().items():
+        assert torch.equal(value, query_before[name])
+    assert not any(p.requires_grad for p in model.key_bert.parameters())
+
+
+def batch_for(tokenizer, pairs, seed=0):
+    examples = []
+    for source, target in pairs:
+        encoding = tokenizer(source.split(), target.split(), is_split_into_words=True, return_special_tokens_mask=True)
+        examples.append({k: encoding[k] for k in ("input_ids", "token_type_ids", "special_tokens_mask")})
+    collator = DataCollatorForWeam(tokenizer, mlm_probability=0.15, swap_probability=0.5, sentence_views=True,
+                                   seed=seed)
+    return collator(examples)
+
+
+def test_sentence_views_follow_the_swap():
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    pairs = [("the house", "das Haus ist"), ("a dog", "ein Hund")] * 8
+    batch = batch_for(tokenizer, pairs)
+    for row in range(len(pairs)):
+        pair_types = batch["token_type_ids"][row]
+        length = int(batch["attention_mask"][row].sum())
+        first_len = int((pair_types[:length] == 0).sum())
+        query = batch["query_input_ids"][row][: int(batch["query_attention_mask"][row].sum())].tolist()
+        key = batch["key_input_ids"][row][: int(batch["key_attention_mask"][row].sum())].tolist()
+        assert len(query) == first_len and len(key) == length - first_len + 1
+        assert query[0] == key[0] == tokenizer.cls_token_id and query[-1] == key[-1] == tokenizer.sep_token_id
+        # the views are unmasked, and together they are the pair
+        source, target = pairs[row]
+        words = sorted([tokenizer.decode(query[1:-1]), tokenizer.decode(key[1:-1])])
+        assert words == sorted([source, target])
+    first_is_source = [tokenizer.decode(batch["query_input_ids"][r][1:3]) in ("the house", "a dog") for r in range(16)]
+    assert 0 < sum(first_is_source) < 16  # both orders occur
+
+
+def test_save_and_resume_keep_the_moco_state(tmp_path):
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    model = PpaForPreTraining(WeamConfig(**{**TINY, "vocab_size": len(tokenizer)})).train()
+    for seed in range(3):
+        batch = batch_for(tokenizer, [("the house", "das Haus"), ("a dog", "ein Hund")], seed=seed)
+        model(**batch).loss.backward()
+    assert model.queue.filled.item() == 5 and model.queue.pointer.item() == 1  # 6 keys into 5 slots
+    model.save_pretrained(tmp_path)
+    reloaded = PpaForPreTraining.from_pretrained(tmp_path)
+    for name, value in model.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[name], value), name
+    assert reloaded.queue.key_encoder_ready.item() == 1  # resuming does not re-copy the key encoder
+
+
+def test_starting_from_an_encoder_initializes_the_key_encoder_from_it(tmp_path):
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    config = WeamConfig(**{**TINY, "vocab_size": len(tokenizer)})
+    PpaForPreTraining(config).bert.save_pretrained(tmp_path)
+    model = PpaForPreTraining.from_pretrained(tmp_path).train()
+    assert model.queue.key_encoder_ready.item() == 0 and model.queue.filled.item() == 0
+    model(**batch_for(tokenizer, [("the house", "das Haus")]))
+    for (name, key), (_, query) in zip(model.key_bert.named_parameters(), model.bert.named_parameters()):
+        assert torch.allclose(key, query), name
