@@ -1,20 +1,41 @@
 """`DataCollatorForWeam`: batches of `[CLS] S [SEP] T [SEP]` pairs with masked tokens and word alignments.
 
-Masking is the stock `DataCollatorForLanguageModeling`'s (80% [MASK] / 10% random / 10% kept, never
-special tokens or padding, optional whole-word masking, optional seed); this class adds what WEAM
-needs on top: the alignment pairs, padded into the `(batch, num_pairs, 2)` index form the model
-gathers with, and an optional random swap of S and T per example (PPA's input order shuffling) that
-the alignment follows.
+Masking is BERT's: a share `mlm_probability` of the tokens (never special tokens or padding; optionally
+whole words) is predicted, of which 80% become [MASK], 10% a random token, 10% stay. On top, WEAM
+needs the alignment pairs, padded into the `(batch, num_pairs, 2)` index form the model gathers with,
+and PPA a random swap of S and T per example (the alignment follows) and the two sentences apart.
+
+Randomness is counter-based: every random number of an example is a hash of (seed, epoch, the example's
+tokens, the position), so an example is masked the same whatever batch, process or accumulation step
+it lands in, in whatever order batches are collated. That is what makes a resumed run, a run on two
+processes and a run accumulating two micro-batches all train exactly like their one-process,
+one-batch equivalent. (`AlignmentTrainer` sets `epoch`, so masks change between epochs.)
 """
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-from transformers import DataCollatorForLanguageModeling
+from transformers import PreTrainedTokenizerBase
 
 ALIGNMENT_PAD = -1  # the value modeling_weam.ALIGNMENT_PAD gives padding pairs
+PER_TOKEN_KEYS = ("input_ids", "special_tokens_mask", "word_ids")
+# Independent random streams of an example.
+MASK_STREAM, REPLACE_STREAM, RANDOM_TOKEN_STREAM, SWAP_STREAM = 1, 2, 3, 4
+
+
+def uniform(keys: np.ndarray, stream: int, counters: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) numbers, one per (key, counter): splitmix64 of key, stream and counter.
+    `keys` (batch,), `counters` (length,) or (batch, length) -> (batch, length)."""
+    with np.errstate(over="ignore"):
+        z = keys[:, None] ^ (counters.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(stream << 56))
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def swap_pair_order(example: dict) -> dict:
@@ -29,7 +50,7 @@ def swap_pair_order(example: dict) -> dict:
     new_position = np.empty(length, dtype=np.int64)
     new_position[order] = np.arange(length)
     swapped = dict(example)
-    for key in ("input_ids", "special_tokens_mask", "offset_mapping", "word_ids"):
+    for key in PER_TOKEN_KEYS:
         if key in example:
             swapped[key] = [example[key][old] for old in order]
     second_start = length - first_sep  # [CLS] + T + [SEP]
@@ -39,64 +60,99 @@ def swap_pair_order(example: dict) -> dict:
 
 
 @dataclass
-class DataCollatorForWeam(DataCollatorForLanguageModeling):
+class DataCollatorForWeam:
     """
-    Args (beyond `DataCollatorForLanguageModeling`'s, whose `mlm_probability` defaults here to WEAM's 0.3):
-        swap_probability (`float`, defaults to 0.0):
-            Probability that an example's S and T trade places (PPA uses 0.5).
-        sentence_views (`bool`, defaults to False):
-            Also emit the two sentences apart and unmasked, `[CLS] S [SEP]` as `query_input_ids` /
-            `query_attention_mask` and `[CLS] T [SEP]` as `key_input_ids` / `key_attention_mask` (PPA's
-            contrastive views; after a swap, T comes first).
+    Args:
+        tokenizer: the model's tokenizer (for padding, [MASK] and the vocabulary size).
+        mlm_probability (`float`, defaults to 0.3): share of tokens to predict (WEAM 0.3; TLM/MLM 0.15).
+        mask_replace_prob, random_replace_prob (defaults 0.8, 0.1): what becomes of a predicted token.
+        whole_word_mask (`bool`): mask all subwords of a word together (needs `word_ids` in the examples).
+        swap_probability (`float`, defaults to 0.0): probability that S and T trade places (PPA: 0.5).
+        sentence_views (`bool`): also emit the sentences apart and unmasked, `[CLS] S [SEP]` as
+            `query_input_ids` / `query_attention_mask` and `[CLS] T [SEP]` as `key_input_ids` /
+            `key_attention_mask` (PPA's contrastive views; after a swap, T comes first).
+        seed, epoch: the randomness (see the module docstring).
 
-    Features of each example: `input_ids`, `token_type_ids`, optionally `special_tokens_mask` (faster) and
-    `alignment` (list of `[i, j]` positions). Output: `input_ids`, `attention_mask`, `token_type_ids`,
-    `labels` and `alignment_pairs` `(batch, max_pairs, 2)` padded with -1.
-
-    Randomness: with `seed`, a batch's masks and swaps are a function of (seed, `epoch`, the batch's
-    tokens) alone: the same under any number of dataloader workers, and a resumed run masks exactly
-    like an uninterrupted one, whatever the data loader fetched ahead. (`AlignmentTrainer` sets
-    `epoch`.) Without `seed` it draws from torch's global RNG, like the stock collator.
+    Examples carry `input_ids`, `token_type_ids`, `special_tokens_mask` and optionally `alignment`
+    (`[i, j]` position pairs) and `word_ids`. Batches hold `input_ids`, `attention_mask`,
+    `token_type_ids`, `labels` (-100 where nothing is predicted) and `alignment_pairs`
+    `(batch, max_pairs, 2)` padded with -1.
     """
 
-    mlm_probability: float | None = 0.3
+    tokenizer: PreTrainedTokenizerBase
+    mlm_probability: float = 0.3
+    mask_replace_prob: float = 0.8
+    random_replace_prob: float = 0.1
+    whole_word_mask: bool = False
     swap_probability: float = 0.0
     sentence_views: bool = False
+    pad_to_multiple_of: int | None = None
+    seed: int = 0
     epoch: int = 0
 
-    def torch_call(self, examples):
-        if self.seed is not None:
-            content = hashlib.blake2b(digest_size=8)
-            content.update(repr((self.seed, self.epoch)).encode())
-            for example in examples:
-                content.update(np.asarray(example["input_ids"], dtype=np.int64).tobytes())
-            self.generator = torch.Generator().manual_seed(int.from_bytes(content.digest(), "little") >> 1)
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        keys = np.array([self._example_key(e["input_ids"]) for e in examples], dtype=np.uint64)
         if self.swap_probability > 0:
-            swaps = torch.rand(len(examples), generator=self.generator) < self.swap_probability
-            examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps.tolist())]
-        views = self._sentence_views(examples) if self.sentence_views else {}
+            swaps = uniform(keys, SWAP_STREAM, np.zeros(1))[:, 0] < self.swap_probability
+            examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps)]
+        batch = self._pad(examples, ("input_ids", "token_type_ids", "special_tokens_mask"))
+        batch["input_ids"], batch["labels"] = self._mask(examples, keys, batch)
+        del batch["special_tokens_mask"]
+        batch["alignment_pairs"] = self._alignment_pairs(examples)
+        if self.sentence_views:
+            batch.update(self._sentence_views(examples))
+        return batch
+
+    def _example_key(self, input_ids):
+        digest = hashlib.blake2b(np.asarray(input_ids, dtype=np.int64).tobytes(), digest_size=8,
+                                 key=repr((self.seed, self.epoch)).encode()).digest()
+        return int.from_bytes(digest, "little")
+
+    def _pad(self, examples, fields):
+        features = [{k: e[k] for k in fields if k in e} for e in examples]
+        return dict(self.tokenizer.pad(features, return_tensors="pt", pad_to_multiple_of=self.pad_to_multiple_of))
+
+    def _mask(self, examples, keys, batch):
+        input_ids = batch["input_ids"].numpy().copy()
+        candidates = (batch["special_tokens_mask"].numpy() == 0) & (batch["attention_mask"].numpy() == 1)
+        positions = np.broadcast_to(np.arange(input_ids.shape[1]), input_ids.shape)
+        if self.whole_word_mask:
+            if "word_ids" not in examples[0]:
+                raise ValueError("whole_word_mask needs `word_ids` in the examples (parallel_data.py writes them)")
+            word_ids = np.full(input_ids.shape, -1, dtype=np.int64)
+            for row, example in enumerate(examples):
+                word_ids[row, : len(example["word_ids"])] = example["word_ids"]
+            draw = uniform(keys, MASK_STREAM, np.maximum(word_ids, 0))  # one draw per word
+        else:
+            draw = uniform(keys, MASK_STREAM, positions)
+        masked = candidates & (draw < self.mlm_probability)
+        labels = np.where(masked, input_ids, -100)
+        replace = uniform(keys, REPLACE_STREAM, positions)
+        to_mask = masked & (replace < self.mask_replace_prob)
+        to_random = masked & ~to_mask & (replace < self.mask_replace_prob + self.random_replace_prob)
+        random_tokens = (uniform(keys, RANDOM_TOKEN_STREAM, positions) * len(self.tokenizer)).astype(np.int64)
+        input_ids[to_mask] = self.tokenizer.mask_token_id
+        input_ids[to_random] = random_tokens[to_random]
+        return torch.from_numpy(input_ids), torch.from_numpy(labels)
+
+    @staticmethod
+    def _alignment_pairs(examples):
         alignments = [e.get("alignment") or [] for e in examples]
-        examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
-        batch = super().torch_call(examples)
-        max_pairs = max((len(a) for a in alignments), default=0)
-        pairs = np.full((len(examples), max_pairs, 2), ALIGNMENT_PAD, dtype=np.int64)
+        pairs = np.full((len(examples), max((len(a) for a in alignments), default=0), 2), ALIGNMENT_PAD, dtype=np.int64)
         for row, alignment in enumerate(alignments):
             if alignment:
                 pairs[row, : len(alignment)] = alignment
-        batch["alignment_pairs"] = torch.from_numpy(pairs)
-        batch.update(views)
-        return batch
+        return torch.from_numpy(pairs)
 
     def _sentence_views(self, examples):
         views = {}
-        for name, part in (("query", 0), ("key", 1)):
+        for name, first in (("query", True), ("key", False)):
             sentences = []
             for example in examples:
-                ids = example["input_ids"]
-                first_sep = example["special_tokens_mask"].index(1, 1) if "special_tokens_mask" in example else (
-                    ids.index(self.tokenizer.sep_token_id))
-                sentences.append({"input_ids": ids[: first_sep + 1] if part == 0 else ids[:1] + ids[first_sep + 1 :]})
-            padded = self.tokenizer.pad(sentences, return_tensors="pt", pad_to_multiple_of=self.pad_to_multiple_of)
+                ids, first_sep = example["input_ids"], example["special_tokens_mask"].index(1, 1)
+                sentences.append({"input_ids": ids[: first_sep + 1] if first else ids[:1] + ids[first_sep + 1 :]})
+            padded = self._pad(sentences, ("input_ids",))
             views[f"{name}_input_ids"] = padded["input_ids"]
             views[f"{name}_attention_mask"] = padded["attention_mask"]
         return views
+

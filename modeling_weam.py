@@ -401,6 +401,7 @@ class PpaForPreTraining(WeamPreTrainedModel):
         key_attention_mask=None,
         num_items_in_batch=None,
         num_pairs_in_batch=None,
+        alignment_pairs=None,
         **kwargs,
     ) -> PpaForPreTrainingOutput:
         r"""
@@ -410,6 +411,7 @@ class PpaForPreTraining(WeamPreTrainedModel):
         num_items_in_batch: masked tokens in the optimizer step (all micro-batches and processes).
         num_pairs_in_batch: pairs in the optimizer step; L_MoCo is their mean, exactly also under
             gradient accumulation (the `AlignmentTrainer` passes it).
+        alignment_pairs: ignored (PPA uses no word alignment; accepted so one collator serves every objective).
         """
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                            **kwargs).last_hidden_state

@@ -3,8 +3,8 @@
     read_corpus      a corpus (two line-aligned files, TSV/CSV/JSONL, a saved or Hub dataset) -> rows
                      `source`, `target` [, `alignment`], each checked (empty side, over-long line, ...)
     prepare_corpus   rows -> `input_ids` of `[CLS] S [SEP] T [SEP]`, `token_type_ids`,
-                     `special_tokens_mask` and `alignment`: the word links (from an aligner, or given
-                     in Pharaoh format) mapped to subword position pairs (i in S, j in T)
+                     `special_tokens_mask`, `word_ids` and `alignment`: the word links (from an aligner,
+                     or given in Pharaoh format) mapped to subword position pairs (i in S, j in T)
 
 Every step is a `datasets` map, so tokenization and word alignment run once and are cached by
 fingerprint. A bad row is an error naming the file, the line and what to do; with
@@ -292,6 +292,8 @@ def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretoke
                 report(k, f"alignment link {bad[0][0]}-{bad[0][1]} out of range ({len(src)} x {len(tgt)} words)")
                 links = []
             word_links.append(links)
+    elif aligner == "none":  # objectives that use no word alignment (TLM, MLM, PPA)
+        word_links = [[] for _ in source_words]
     else:
         usable = [k for k, (src, tgt) in enumerate(zip(source_words, target_words)) if src and tgt]
         aligned = align_words([source_words[k] for k in usable], [target_words[k] for k in usable], aligner=aligner,
@@ -313,17 +315,21 @@ def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretoke
         return_special_tokens_mask=True,
         return_token_type_ids=True,
     )
-    alignments = []
+    alignments, word_ids = [], []
     for k, links in enumerate(word_links):
         encoding = encodings.encodings[k]
         alignments.append(
             subword_alignment(links, _word_positions(encoding, 0), _word_positions(encoding, 1), first_subword_only)
         )
+        # one id per word of the pair (T's words numbered after S's), -1 for special tokens: whole-word masking
+        word_ids.append([-1 if word is None else word + sequence * len(source_words[k])
+                         for word, sequence in zip(encoding.word_ids, encoding.sequence_ids)])
     return {
         "input_ids": encodings["input_ids"],
         "token_type_ids": encodings["token_type_ids"],
         "special_tokens_mask": encodings["special_tokens_mask"],
         "alignment": alignments,
+        "word_ids": word_ids,
         "problem": problems,
     }
 

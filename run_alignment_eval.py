@@ -83,7 +83,8 @@ class AlignmentEvalArguments:
                                   "(`source target`), tsv (`source<TAB>target`), or auto (guessed from the first line)."}
     )
     dictionary_test_size: float = field(
-        default=0.1, metadata={"help": "Fraction of source words held out (only those are evaluated): as in training."}
+        default=0.1, metadata={"help": "Fraction of source words held out, the ones evaluated: give the ALIGN-MLM "
+                               "run's value (and --seed) so that it never trained on them."}
     )
     max_dictionary_pairs: int = field(
         default=1000, metadata={"help": "At most this many held-out pairs per dictionary, whole source words in "
@@ -94,14 +95,14 @@ class AlignmentEvalArguments:
                                 "e.g. ../shared/data/parallel/tatoeba-retrieval."}
     )
     tatoeba_languages: str = field(default="deu,spa,cmn", metadata={"help": "Tatoeba languages, comma-separated."})
-    max_tatoeba_pairs: int | None = field(default=None, metadata={"help": "At most this many pairs per language (first ones)."})
+    max_tatoeba_pairs: int = field(default=0, metadata={"help": "At most this many pairs per language, the first ones (0: all)."})
     gold_alignments: list[str] = field(
         default_factory=list,
         metadata={"help": "Gold word alignment sets as TEST:TALP (TEST: `source ||| target` lines split on spaces; "
                   "TALP: 1-based `i-j` sure and `ipj` possible links), space- or comma-separated."},
     )
     alignment_method: Literal["argmax", "itermax"] = field(default="argmax", metadata={"help": "SimAlign's matching."})
-    max_alignment_pairs: int | None = field(default=None, metadata={"help": "At most this many gold pairs per set."})
+    max_alignment_pairs: int = field(default=0, metadata={"help": "At most this many gold pairs per set, the first ones (0: all)."})
     layer: int = field(default=8, metadata={"help": "Layer of the word tasks: dictionary, alignment, plot (0: embeddings)."})
     sentence_layer: int = field(default=7, metadata={"help": "Layer of Tatoeba retrieval (XTREME uses 7 for mBERT)."})
     plot: bool = field(default=False, metadata={"help": "Draw alignment_plot.png (needs --dictionary)."})
@@ -167,6 +168,8 @@ def read_tatoeba(directory, language, max_pairs=None):
             f"{stem}.{language} does not exist; the languages in {directory} are: {', '.join(found) or 'none'}"
         )
     foreign, english = read_lines(f"{stem}.{language}"), read_lines(f"{stem}.{ENGLISH}")
+    if not foreign:
+        raise AlignmentFileError(f"{stem}.{language}", None, "is empty", "Give a language with sentence pairs")
     if len(foreign) != len(english):
         raise AlignmentFileError(
             f"{stem}.{ENGLISH}", None, f"has {len(english)} lines but {stem}.{language} has {len(foreign)}",
@@ -219,11 +222,11 @@ def read_tasks(args):
             if len(tasks.plot_pairs) < 3:
                 raise ValueError(f"{path}: fewer than 3 held-out pairs of distinct words to plot")
     if args.tatoeba_dir:
-        for language in args.tatoeba_languages.split(","):
-            tasks.tatoeba[language.strip()] = read_tatoeba(args.tatoeba_dir, language.strip(), args.max_tatoeba_pairs)
+        for language in comma_separated([args.tatoeba_languages]):
+            tasks.tatoeba[language] = read_tatoeba(args.tatoeba_dir, language, args.max_tatoeba_pairs or None)
     for spec in args.gold_alignments:
         name = os.path.basename(spec.rpartition(":")[0])
-        tasks.alignments[name] = read_gold_alignments(spec, args.max_alignment_pairs)
+        tasks.alignments[name] = read_gold_alignments(spec, args.max_alignment_pairs or None)
     return tasks
 
 
@@ -347,7 +350,9 @@ def project_2d(vectors, projection="tsne", seed=42):
     if projection == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(vectors)
     perplexity = min(30.0, (len(vectors) - 1) / 3)  # t-SNE needs perplexity < number of points
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
+    # exact: fast for the few points of a plot, and free of Barnes-Hut's OpenMP threads, which fight torch's
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", method="exact", random_state=seed)
+    return tsne.fit_transform(vectors)
 
 
 def plot_word_pairs(panels, pairs, path, projection="tsne", seed=42, languages=("source", "target")):
@@ -423,6 +428,9 @@ def report_markdown(report):
         "",
         f"Sizes: {sizes}.",
     ]
+    if settings["plot"]:
+        what = "input embeddings" if settings["plot_input_embeddings"] else f"layer {settings['layer']}"
+        lines += ["", f"![word pairs, {what}](alignment_plot.png)"]
     return "\n".join(lines) + "\n"
 
 
@@ -455,11 +463,11 @@ class AlignmentEvalCallback(TrainerCallback):
 
     def __init__(self, tokenizer, dictionary_test_pairs=(), tatoeba_pairs=(), layer=8, max_items=200, batch_size=64,
                  seed=0):
-        rng = random.Random(seed)
+        rng, tatoeba_pairs = random.Random(seed), list(tatoeba_pairs)
         sources = list(dict.fromkeys(source for source, _ in dictionary_test_pairs))
         chosen = set(rng.sample(sources, min(max_items, len(sources))))
         self.dictionary_pairs = [pair for pair in dictionary_test_pairs if pair[0] in chosen]
-        self.tatoeba_pairs = rng.sample(list(tatoeba_pairs), min(max_items, len(tatoeba_pairs)))
+        self.tatoeba_pairs = rng.sample(tatoeba_pairs, min(max_items, len(tatoeba_pairs)))
         self.tokenizer, self.layer, self.batch_size = tokenizer, layer, batch_size
 
     def compute(self, model):

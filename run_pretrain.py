@@ -98,7 +98,8 @@ class DataArguments:
     whole_word_mask: bool = field(default=False, metadata={"help": "Mask whole words instead of subwords."})
     aligner: str = field(
         default="eflomal",
-        metadata={"help": "Word aligner for corpora without alignments: 'eflomal' (statistical, the default, the "
+        metadata={"help": "Word aligner for corpora without alignments (WEAM only; the other objectives use none): "
+                  "'eflomal' (statistical, the default, the "
                   "successor of the paper's FastAlign), 'neural' (batched similarity alignment with "
                   "--aligner_model) or 'simalign'. See `python word_alignment.py --help` for speed and quality."},
     )
@@ -134,6 +135,9 @@ class PretrainingArguments(TrainingArguments):
     save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Keep the `alignment` column: the collator turns it into `alignment_pairs`."}
+    )
+    ddp_find_unused_parameters: bool = field(
+        default=False, metadata={"help": "Every trained parameter takes part in every step (the pooler is frozen)."}
     )
     prediction_loss_only: bool = field(default=True, metadata={"help": "Evaluation computes losses, not logits."})
     export_plain_bert: bool = field(
@@ -175,20 +179,22 @@ def build_model(model_args, tokenizer, cross_lingual_weight):
 
 def split_into_sentences(batch):
     """Pairs -> their two sentences as separate examples (the MLM baseline on the same data)."""
-    out = {"input_ids": [], "token_type_ids": [], "special_tokens_mask": [], "alignment": []}
-    for ids, mask in zip(batch["input_ids"], batch["special_tokens_mask"]):
+    out = {"input_ids": [], "token_type_ids": [], "special_tokens_mask": [], "word_ids": [], "alignment": []}
+    for k, mask in enumerate(batch["special_tokens_mask"]):
         sep = mask.index(1, 1)  # the [SEP] after S
-        for part, part_mask in ((ids[: sep + 1], mask[: sep + 1]), (ids[:1] + ids[sep + 1 :], mask[:1] + mask[sep + 1 :])):
-            out["input_ids"].append(part)
-            out["token_type_ids"].append([0] * len(part))
-            out["special_tokens_mask"].append(part_mask)
-            out["alignment"].append([])
+        for key in ("input_ids", "special_tokens_mask", "word_ids"):
+            values = batch[key][k]
+            out[key] += [values[: sep + 1], values[:1] + values[sep + 1 :]]
+        out["token_type_ids"] += [[0] * (sep + 1), [0] * (len(mask) - sep)]
+        out["alignment"] += [[], []]
     return out
 
 
-def load_data(data_args, tokenizer, sentences, seed, cache_dir):
+def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment):
     aligner_options = {}
-    if data_args.aligner == "eflomal":
+    if not needs_alignment:
+        data_args.aligner = "none"
+    elif data_args.aligner == "eflomal":
         aligner_options = {"symmetrization": data_args.symmetrization, "seed": seed}
     elif data_args.aligner_model:
         aligner_options = {"model_name_or_path": data_args.aligner_model, "layer": data_args.aligner_layer}
@@ -253,7 +259,8 @@ def main(argv=None):
     try:
         with training_args.main_process_first(desc="tokenizing and aligning"):
             train, evaluation, reports, languages = load_data(
-                data_args, tokenizer, unit == "sentences", training_args.seed, model_args.cache_dir
+                data_args, tokenizer, unit == "sentences", training_args.seed, model_args.cache_dir,
+                needs_alignment=cross_lingual_weight > 0,
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None

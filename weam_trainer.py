@@ -19,7 +19,7 @@ HEADS = ("mlm", "cross_lingual", "contrastive")
 
 
 class EpochToCollator(TrainerCallback):
-    """Tells a seeded collator the epoch, so that its masks differ between epochs yet survive a resume."""
+    """Tells the collator the epoch, so that its masks differ between epochs yet survive a resume."""
 
     def __init__(self, collator):
         self.collator = collator

@@ -1,13 +1,14 @@
 #!/usr/bin/env python
-"""WEAM's training step against stock BertForMaskedLM's, side by side in one process, at mBERT size.
+"""WEAM's and PPA's training steps against stock BertForMaskedLM's, side by side in one process, at mBERT size.
 
-    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--batch_size 8] [--seq_len 128]
+    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--batch_size 8] [--seq_len 128] [--models mlm,weam,ppa]
 
-Both models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768. Each step is a full
+All models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768. Each step is a full
 training step (forward, backward, AdamW) on a fresh collated batch: stock `DataCollatorForLanguageModeling`
-(mlm_probability=0.3) for BERT, `DataCollatorForWeam` (0.3, with word alignments) for WEAM. Steps of the
-two models alternate, so both see the same machine load; medians after warm-up. Peak memory is the
-highest resident set size sampled during each model's steps, above what the process held before.
+(mlm_probability=0.3) for BERT; `DataCollatorForWeam` (0.3, with word alignments) for WEAM; for PPA the
+same collator with 0.15 (TLM), random order and the two sentence views (query and momentum encoders).
+Steps of the models alternate, so all see the same machine load; medians after warm-up. Peak memory is
+the highest resident set size sampled during each model's steps, above what the process held before.
 """
 
 import argparse
@@ -27,7 +28,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from configuration_weam import WeamConfig  # noqa: E402
 from data_collator import DataCollatorForWeam  # noqa: E402
-from modeling_weam import WeamForPreTraining  # noqa: E402
+from modeling_weam import PpaForPreTraining, WeamForPreTraining  # noqa: E402
 
 MBERT = dict(vocab_size=119547, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
              intermediate_size=3072, max_position_embeddings=512)
@@ -86,6 +87,7 @@ def main():
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--seq_len", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+    parser.add_argument("--models", default="mlm,weam,ppa", help="Which of mlm, weam, ppa to run (mlm always runs).")
     parser.add_argument("--json", help="Write the figures to this file.")
     args = parser.parse_args()
     if args.threads:
@@ -93,10 +95,14 @@ def main():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(ROOT, "data", "sample", "mbert-tokenizer"))
-    setups = {
-        "mlm": (BertForMaskedLM(BertConfig(**MBERT)), DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)),
-        "weam": (WeamForPreTraining(WeamConfig(**MBERT)), DataCollatorForWeam(tokenizer, mlm_probability=0.3, seed=0)),
+    builders = {
+        "mlm": lambda: (BertForMaskedLM(BertConfig(**MBERT)), DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)),
+        "weam": lambda: (WeamForPreTraining(WeamConfig(**MBERT)), DataCollatorForWeam(tokenizer, mlm_probability=0.3, seed=0)),
+        "ppa": lambda: (PpaForPreTraining(WeamConfig(**MBERT)).train(), DataCollatorForWeam(
+            tokenizer, mlm_probability=0.15, swap_probability=0.5, sentence_views=True, seed=0)),
     }
+    names = ["mlm"] + [name for name in args.models.split(",") if name != "mlm"]
+    setups = {name: builders[name]() for name in names}
     optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5) for name, (model, _) in setups.items()}
     times = {name: [] for name in setups}
     peaks = {name: 0 for name in setups}
@@ -113,15 +119,13 @@ def main():
             if step >= 2:
                 times[name].append(seconds)
             print(f"step {step} {name}: {seconds:.3f} s", flush=True)
-    figures = {
-        "setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights"},
-        "mlm_step_s": statistics.median(times["mlm"]),
-        "weam_step_s": statistics.median(times["weam"]),
-        "mlm_peak_mem_mb": peaks["mlm"] / 2**20,
-        "weam_peak_mem_mb": peaks["weam"] / 2**20,
-    }
-    figures["step_ratio_weam_vs_mlm"] = figures["weam_step_s"] / figures["mlm_step_s"]
-    figures["peak_mem_ratio_weam_vs_mlm"] = figures["weam_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
+    figures = {"setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights"}}
+    for name in setups:
+        figures[f"{name}_step_s"] = statistics.median(times[name])
+        figures[f"{name}_peak_mem_mb"] = peaks[name] / 2**20
+        if name != "mlm":
+            figures[f"step_ratio_{name}_vs_mlm"] = figures[f"{name}_step_s"] / figures["mlm_step_s"]
+            figures[f"peak_mem_ratio_{name}_vs_mlm"] = figures[f"{name}_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
     print(json.dumps(figures, indent=2))
     if args.json:
         with open(args.json, "w") as f:

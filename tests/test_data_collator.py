@@ -59,7 +59,8 @@ def test_batch_form(tokenizer):
 
 def test_masking_statistics_and_never_special_or_padding(tokenizer):
     words = "one two three four five six seven eight nine ten".split()
-    examples = [make_example(tokenizer, words, words[: 3 + k % 7], []) for k in range(400)]
+    # distinct examples: an example's masks are a function of its tokens
+    examples = [make_example(tokenizer, words + [str(k)], words[: 3 + k % 7], []) for k in range(400)]
     originals = [e["input_ids"] for e in examples]
     batch = DataCollatorForWeam(tokenizer, seed=1)(examples)
     labels, inputs = batch["labels"], batch["input_ids"]
@@ -83,7 +84,7 @@ def test_masking_statistics_and_never_special_or_padding(tokenizer):
 
 
 def test_seeded_collator_is_reproducible_and_swaps_half(tokenizer):
-    examples = [make_example(tokenizer, ["a", "b"], ["c", "d", "e"], [[1, 4]]) for _ in range(200)]
+    examples = [make_example(tokenizer, ["a", str(k)], ["c", "d", "e"], [[1, 4]]) for k in range(200)]
     first = DataCollatorForWeam(tokenizer, seed=7, swap_probability=0.5)(examples)
     second = DataCollatorForWeam(tokenizer, seed=7, swap_probability=0.5)(examples)
     for key in first:
@@ -92,15 +93,36 @@ def test_seeded_collator_is_reproducible_and_swaps_half(tokenizer):
     assert 0.4 < swapped.item() < 0.6
 
 
-def test_seeded_masks_depend_on_the_batch_not_on_what_came_before(tokenizer):
-    # What makes resume exact: the data loader may collate ahead of the restored RNG state.
-    first = [make_example(tokenizer, ["a", "b", "c"], ["d", "e", "f"], [[1, 5]]) for _ in range(8)]
-    second = [make_example(tokenizer, ["g", "h"], ["i", "j"], [[1, 4]]) for _ in range(8)]
-    collator = DataCollatorForWeam(tokenizer, seed=3)
-    in_order = [collator(first), collator(second)]
-    collator = DataCollatorForWeam(tokenizer, seed=3)
-    reversed_order = [collator(second), collator(first)][::-1]
-    for a, b in zip(in_order, reversed_order):
-        assert torch.equal(a["input_ids"], b["input_ids"]) and torch.equal(a["labels"], b["labels"])
-    collator.epoch = 1  # a new epoch masks the same batch differently
-    assert not torch.equal(collator(first)["labels"], in_order[0]["labels"])
+def test_an_example_is_masked_the_same_in_any_batch_and_order(tokenizer):
+    # What makes resume, DDP and gradient accumulation exact: masks do not depend on batch company or order.
+    examples = [make_example(tokenizer, ["a", "b", str(k)], ["d", "e", "f"], [[1, 5]]) for k in range(8)]
+    collator = DataCollatorForWeam(tokenizer, seed=3, swap_probability=0.5)
+    together = collator(examples)
+    for k in reversed(range(8)):
+        alone = collator([examples[k]])
+        length = alone["input_ids"].shape[1]
+        for key in ("input_ids", "labels", "token_type_ids"):
+            assert torch.equal(alone[key][0], together[key][k, :length])
+    collator.epoch = 1  # a new epoch masks the same examples differently
+    assert not torch.equal(collator(examples)["labels"], together["labels"])
+
+
+def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer):
+    words = ["Bundesregierung", "Telekommunikationsgesetz", "Verfassungsgericht"] * 3
+    examples = []
+    for k in range(64):
+        encoding = tokenizer(words + [str(k)], ["x"], is_split_into_words=True, return_special_tokens_mask=True)
+        word_ids = [-1 if w is None else w + (s or 0) * 100 for w, s in zip(encoding.word_ids(), encoding.sequence_ids())]
+        examples.append({"input_ids": encoding["input_ids"], "token_type_ids": encoding["token_type_ids"],
+                         "special_tokens_mask": encoding["special_tokens_mask"], "word_ids": word_ids})
+    batch = DataCollatorForWeam(tokenizer, whole_word_mask=True, seed=0)(examples)
+    for row, example in enumerate(examples):
+        masked = (batch["labels"][row] != -100).tolist()
+        by_word = {}
+        for position, word in enumerate(example["word_ids"]):
+            if word >= 0:
+                by_word.setdefault(word, set()).add(masked[position])
+        assert all(len(states) == 1 for states in by_word.values())
+    assert (batch["labels"] != -100).any()
+    with pytest.raises(ValueError, match="word_ids"):
+        DataCollatorForWeam(tokenizer, whole_word_mask=True)([{k: v for k, v in examples[0].items() if k != "word_ids"}])

@@ -189,3 +189,33 @@ def test_push_to_hub_uploads_a_complete_folder(tmp_path, monkeypatch):
     assert {"config.json", "model.safetensors", "modeling_weam.py", "configuration_weam.py", "README.md",
             "tokenizer_config.json"} <= set(files)
     assert 'from_pretrained("org/mbert-weam-en-zh", trust_remote_code=True)' in calls["card"]
+
+
+def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path):
+    """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4."""
+    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40)
+    links = tmp_path / "slice.align"  # given alignments: eflomal's are not reproducible across runs
+    links.write_text("0-0 1-1 2-2\n" * 40)
+    common = ["--train_data", f"en-es={data},{links}", "--config_overrides", TINY + ",hidden_dropout_prob=0,attention_probs_dropout_prob=0",
+              "--per_device_train_batch_size", "4", "--validation_pairs", "0", "--logging_steps", "1",
+              "--eval_strategy", "no", "--save_strategy", "no", "--max_steps", "3", "--dataloader_drop_last",
+              "--train_sampling_strategy", "sequential"]  # the same pairs in the same micro-batches
+    env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    script = os.path.join(ROOT, "run_pretrain.py")
+    for output, launcher, extra in (
+        # --use_cpu: without it, transformers on a GPU-less machine trains 2 independent copies
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"],
+         ["--use_cpu"]),
+        ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
+    ):
+        result = subprocess.run([*launcher, script, *common, *extra, "--output_dir", str(tmp_path / output)],
+                                capture_output=True, text=True, env=env, cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-3000:]
+    logs = {}
+    for output in ("ddp", "single"):
+        with open(tmp_path / output / "trainer_state.json") as f:
+            logs[output] = [entry for entry in json.load(f)["log_history"] if "loss" in entry]
+    assert len(logs["ddp"]) == len(logs["single"]) == 3
+    for ddp, single in zip(logs["ddp"], logs["single"]):
+        for key in ("loss", "mlm_loss", "cross_lingual_loss"):
+            assert ddp[key] == pytest.approx(single[key], rel=1e-5), key
