@@ -256,13 +256,17 @@ def subword_alignment(word_links, source_positions, target_positions, first_subw
     return pairs
 
 
-def _word_positions(encoding, sequence):
-    """{word index: [token positions]} for one side (0: S, 1: T) of an encoded pair."""
-    positions = {}
-    for position, (word, seq) in enumerate(zip(encoding.word_ids, encoding.sequence_ids)):
-        if word is not None and seq == sequence:
-            positions.setdefault(word, []).append(position)
-    return positions
+def _word_positions(encoding, source_word_count):
+    """({word: [positions]} of S, of T) and one id per token (T's words numbered after S's, -1: special)."""
+    positions = ({}, {})
+    word_ids = []
+    for position, (word, sequence) in enumerate(zip(encoding.word_ids, encoding.sequence_ids)):
+        if word is None:
+            word_ids.append(-1)
+            continue
+        positions[sequence].setdefault(word, []).append(position)
+        word_ids.append(word + sequence * source_word_count)
+    return positions, word_ids
 
 
 def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretokenized, aligner, aligner_options,
@@ -317,13 +321,9 @@ def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretoke
     )
     alignments, word_ids = [], []
     for k, links in enumerate(word_links):
-        encoding = encodings.encodings[k]
-        alignments.append(
-            subword_alignment(links, _word_positions(encoding, 0), _word_positions(encoding, 1), first_subword_only)
-        )
-        # one id per word of the pair (T's words numbered after S's), -1 for special tokens: whole-word masking
-        word_ids.append([-1 if word is None else word + sequence * len(source_words[k])
-                         for word, sequence in zip(encoding.word_ids, encoding.sequence_ids)])
+        (source_positions, target_positions), ids = _word_positions(encodings.encodings[k], len(source_words[k]))
+        alignments.append(subword_alignment(links, source_positions, target_positions, first_subword_only))
+        word_ids.append(ids)  # for whole-word masking
     return {
         "input_ids": encodings["input_ids"],
         "token_type_ids": encodings["token_type_ids"],

@@ -67,7 +67,9 @@ ENGLISH = "eng"  # Tatoeba's name for English
 
 @dataclass
 class AlignmentEvalArguments:
-    model: str = field(metadata={"help": "Model to evaluate: Hub id or folder of a BERT-family encoder or a WEAM checkpoint."})
+    model: str = field(
+        metadata={"help": "Model to evaluate: Hub id or folder of a BERT-family encoder, or a WEAM checkpoint."}
+    )
     output_dir: str = field(metadata={"help": "Where alignment_eval.json, alignment_eval.md and the plot go."})
     compare_model: str | None = field(
         default=None, metadata={"help": "A second model (e.g. the one before post-training), reported next to "
@@ -79,8 +81,8 @@ class AlignmentEvalArguments:
                   "format of --dictionary_format."},
     )
     dictionary_format: Literal["auto", "muse", "pairs", "tsv"] = field(
-        default="auto", metadata={"help": "muse (`target @ source`, reversed, as in ../shared), pairs "
-                                  "(`source target`), tsv (`source<TAB>target`), or auto (guessed from the first line)."}
+        default="auto", metadata={"help": "muse (`target @ source`, reversed, as in ../shared), pairs (`source "
+                                  "target`), tsv (`source<TAB>target`), or auto (guessed from the first line)."}
     )
     dictionary_test_size: float = field(
         default=0.1, metadata={"help": "Fraction of source words held out, the ones evaluated: give the ALIGN-MLM "
@@ -95,15 +97,21 @@ class AlignmentEvalArguments:
                                 "e.g. ../shared/data/parallel/tatoeba-retrieval."}
     )
     tatoeba_languages: str = field(default="deu,spa,cmn", metadata={"help": "Tatoeba languages, comma-separated."})
-    max_tatoeba_pairs: int = field(default=0, metadata={"help": "At most this many pairs per language, the first ones (0: all)."})
+    max_tatoeba_pairs: int = field(
+        default=0, metadata={"help": "At most this many pairs per language, the first ones (0: all)."}
+    )
     gold_alignments: list[str] = field(
         default_factory=list,
         metadata={"help": "Gold word alignment sets as TEST:TALP (TEST: `source ||| target` lines split on spaces; "
                   "TALP: 1-based `i-j` sure and `ipj` possible links), space- or comma-separated."},
     )
     alignment_method: Literal["argmax", "itermax"] = field(default="argmax", metadata={"help": "SimAlign's matching."})
-    max_alignment_pairs: int = field(default=0, metadata={"help": "At most this many gold pairs per set, the first ones (0: all)."})
-    layer: int = field(default=8, metadata={"help": "Layer of the word tasks: dictionary, alignment, plot (0: embeddings)."})
+    max_alignment_pairs: int = field(
+        default=0, metadata={"help": "At most this many gold pairs per set, the first ones (0: all)."}
+    )
+    layer: int = field(
+        default=8, metadata={"help": "Layer of the word tasks: dictionary, alignment, plot (0: the embedding layer)."}
+    )
     sentence_layer: int = field(default=7, metadata={"help": "Layer of Tatoeba retrieval (XTREME uses 7 for mBERT)."})
     plot: bool = field(default=False, metadata={"help": "Draw alignment_plot.png (needs --dictionary)."})
     plot_pairs: int = field(default=40, metadata={"help": "Word pairs in the plot."})
@@ -118,6 +126,10 @@ class AlignmentEvalArguments:
     def __post_init__(self):
         self.dictionary = comma_separated(self.dictionary)
         self.gold_alignments = comma_separated(self.gold_alignments)
+        for model in (self.model, self.compare_model):
+            # a path, not a Hub id, that does not exist (the Hub's own message would be about repo names)
+            if model and (os.path.isabs(model) or model.startswith(".")) and not os.path.isdir(model):
+                raise ValueError(f"{model}: no such model folder")
         if self.plot and not self.dictionary:
             raise ValueError("--plot draws held-out dictionary pairs: give a --dictionary")
         if self.plot and self.plot_pairs < 3:
@@ -200,8 +212,11 @@ class Tasks:
     def sizes(self):
         sizes = {}
         for name, pairs in self.dictionaries.items():
-            sources, targets = {source for source, _ in pairs}, {target for _, target in pairs}
-            sizes[f"dictionary/{name}"] = {"pairs": len(pairs), "source_words": len(sources), "target_words": len(targets)}
+            sizes[f"dictionary/{name}"] = {
+                "pairs": len(pairs),
+                "source_words": len({source for source, _ in pairs}),
+                "target_words": len({target for _, target in pairs}),
+            }
         sizes.update({f"tatoeba/{language}": {"pairs": len(pairs)} for language, pairs in self.tatoeba.items()})
         sizes.update({f"alignment/{name}": {"pairs": len(gold[0])} for name, gold in self.alignments.items()})
         return sizes
@@ -213,7 +228,8 @@ def read_tasks(args):
         name = os.path.splitext(os.path.basename(path))[0]
         if name in tasks.dictionaries:
             raise ValueError(f"two dictionaries are named {name!r} (after their files): rename one")
-        _, held_out = split_dictionary(read_dictionary(path, args.dictionary_format), args.dictionary_test_size, args.seed)
+        pairs = read_dictionary(path, args.dictionary_format)
+        _, held_out = split_dictionary(pairs, args.dictionary_test_size, args.seed)
         if not held_out:
             raise ValueError(f"{path}: no source word was held out; raise --dictionary_test_size")
         tasks.dictionaries[name] = first_source_words(held_out, args.max_dictionary_pairs or None)
@@ -356,7 +372,7 @@ def project_2d(vectors, projection="tsne", seed=42):
 
 
 def plot_word_pairs(panels, pairs, path, projection="tsne", seed=42, languages=("source", "target")):
-    """A PNG of word pairs in 2-D, one panel per `(title, source_vectors, target_vectors)`, each pair joined by a line."""
+    """A PNG of word pairs in 2-D, a panel per `(title, source_vectors, target_vectors)`, each pair joined by a line."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -414,20 +430,22 @@ def report_markdown(report):
             cells.append(f"{row['difference']:+.1f}")
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     settings = report["settings"]
+    notes = {
+        "dictionary": f"dictionary: P@k of word translation among the held-out target words (input embeddings, or "
+        f"layer {settings['layer']} with each word encoded alone).",
+        "tatoeba": f"tatoeba: nearest-neighbour retrieval accuracy of mean-pooled layer {settings['sentence_layer']} "
+        "states.",
+        "alignment": f"alignment: {settings['alignment_method']} matching on layer {settings['layer']}; AER is "
+        "lower-is-better.",
+    }
+    ran = {metric.split("/")[0] for metric in report["metrics"]}
+    summary = "Percent" + ("; Δ: the second model minus the first." if len(roles) == 2 else ".")
+    summary += "".join(f" {note}" for task, note in notes.items() if task in ran)
     sizes = "; ".join(
         f"{task}: " + ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in size.items())
         for task, size in report["sizes"].items()
     )
-    lines += [
-        "",
-        "Percent" + ("; Δ: the second model minus the first" if len(roles) == 2 else "") + ". "
-        f"dictionary: P@k of word translation among the held-out target words (input embeddings, or layer "
-        f"{settings['layer']} with each word encoded alone). tatoeba: nearest-neighbour retrieval accuracy of mean-pooled "
-        f"layer {settings['sentence_layer']} states. alignment: {settings['alignment_method']} matching on layer "
-        f"{settings['layer']}; AER is lower-is-better.",
-        "",
-        f"Sizes: {sizes}.",
-    ]
+    lines += ["", summary, "", f"Sizes: {sizes}."]
     if settings["plot"]:
         what = "input embeddings" if settings["plot_input_embeddings"] else f"layer {settings['layer']}"
         lines += ["", f"![word pairs, {what}](alignment_plot.png)"]
@@ -470,18 +488,25 @@ class AlignmentEvalCallback(TrainerCallback):
         self.tatoeba_pairs = rng.sample(tatoeba_pairs, min(max_items, len(tatoeba_pairs)))
         self.tokenizer, self.layer, self.batch_size = tokenizer, layer, batch_size
 
-    def compute(self, model):
-        """The figures for `model` (any model with a BERT-family base model), without prefix."""
+    def encoder(self, model):
+        """The BERT-family encoder of `model` (its `base_model`), checked to have layer `layer`."""
         encoder = model.base_model
         if not 0 <= self.layer <= encoder.config.num_hidden_layers:
             raise ValueError(f"AlignmentEvalCallback: layer {self.layer}, but the model has layers 0-"
                              f"{encoder.config.num_hidden_layers}")
+        return encoder
+
+    def compute(self, model):
+        """The figures for `model`, without prefix."""
+        encoder = self.encoder(model)
         training = model.training
         model.eval()
         try:
             figures = {}
             if self.dictionary_pairs:
-                scores = dictionary_precision(self.tokenizer, encoder, self.dictionary_pairs, self.layer, self.batch_size)
+                scores = dictionary_precision(
+                    self.tokenizer, encoder, self.dictionary_pairs, self.layer, self.batch_size
+                )
                 figures["dict_p@1"] = scores[f"layer{self.layer}/p@1"]
                 figures["dict_p@5"] = scores[f"layer{self.layer}/p@5"]
                 figures["dict_input_p@1"] = scores["input/p@1"]
@@ -491,6 +516,9 @@ class AlignmentEvalCallback(TrainerCallback):
         finally:
             model.train(training)
         return figures
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.encoder(model)  # a wrong layer fails now, not at the first evaluation
 
     def on_evaluate(self, args, state, control, model=None, metrics=None, **kwargs):
         prefix = next((key[: -len("runtime")] for key in metrics if key.endswith("_runtime")), "eval_")
@@ -516,20 +544,26 @@ def main(argv=None):
     scores, panels = {}, []
     try:
         tasks = read_tasks(args)
-        # only the layers up to the deepest one used are loaded
-        layers = [args.layer] * bool(tasks.dictionaries or tasks.alignments) + [args.sentence_layer] * bool(tasks.tatoeba)
+        # the layers above the deepest one used are not loaded
+        deepest = max(
+            [args.layer] * bool(tasks.dictionaries or tasks.alignments) + [args.sentence_layer] * bool(tasks.tatoeba)
+        )
+        plotted = None if args.plot_input_embeddings else args.layer
         for role in ROLES:
             name = getattr(args, role)
             if name is None:
                 continue
             logger.info(f"evaluating {name}")
-            tokenizer, encoder = load_encoder(name, max(layers), args.device)
+            tokenizer, encoder = load_encoder(name, deepest, args.device)
             scores[role] = evaluate_model(tokenizer, encoder, tasks, args)
             if args.plot:
-                where = None if args.plot_input_embeddings else args.layer
-                vectors = [word_vectors(tokenizer, encoder, words, where, args.batch_size) for words in zip(*tasks.plot_pairs)]
-                what = "input embeddings" if where is None else f"layer {where}"
-                panels.append((f"{name}\n{what}, {args.plot_projection}", *vectors))
+                sources, targets = zip(*tasks.plot_pairs)
+                what = "input embeddings" if plotted is None else f"layer {plotted}"
+                panels.append((
+                    f"{name}\n{what}, {args.plot_projection}",
+                    word_vectors(tokenizer, encoder, sources, plotted, args.batch_size),
+                    word_vectors(tokenizer, encoder, targets, plotted, args.batch_size),
+                ))
     except (ValueError, OSError) as error:  # bad input: a message, not a traceback
         parser.error(str(error))
     markdown = write_report(build_report(args, scores, tasks), args.output_dir)

@@ -1,12 +1,13 @@
 """Word alignment of parallel sentences: statistical (eflomal), neural (batched SimAlign-style
-matching of encoder embeddings) and the reference SimAlign, with symmetrization, Pharaoh/TALP I/O
-and alignment error rate.
+matching of encoder embeddings), the two combined (the most accurate) and the reference SimAlign,
+with symmetrization, Pharaoh/TALP I/O and alignment error rate.
 
 Alignments are lists (one per sentence pair) of 0-based `(source_word, target_word)` links.
 
     python word_alignment.py --src de.txt --tgt en.txt --output de-en.align --aligner neural \\
         --model ~/.cache/xlingual-models/multilingual-e5-small
-    python word_alignment.py --parallel test.de-en --pretokenized --gold deen.talp --output out.align
+    python word_alignment.py --parallel test.de-en --pretokenized --gold deen.talp --output out.align \\
+        --aligner neural+eflomal --model DIR --extra_src news.de --extra_tgt news.en
 """
 
 import argparse
@@ -67,7 +68,8 @@ def read_lines(path) -> list[str]:
             decoded.append(line.decode("utf-8").removesuffix("\r"))
         except UnicodeDecodeError as error:
             raise AlignmentFileError(
-                path, line_number, f"invalid UTF-8 at byte offset {error.start} ({line[error.start:error.start + 4]!r})",
+                path, line_number,
+                f"invalid UTF-8 at byte offset {error.start} ({line[error.start:error.start + 4]!r})",
                 "Convert the file to UTF-8, e.g. `iconv -f LATIN1 -t UTF-8`",
             ) from None
     return decoded
@@ -356,7 +358,8 @@ def itermax_matching(similarity, valid, discount=0.9):
 
 
 def softmax_matching(scores, valid, threshold=1e-3):
-    """awesome-align's extraction: link (i, j) when both softmax(scores) over targets of i and over sources of j exceed `threshold`."""
+    """awesome-align's extraction: link (i, j) when softmax(scores) over i's targets and over j's
+    sources both exceed `threshold`."""
     scores = scores.masked_fill(~valid, -math.inf)
     return (scores.softmax(-1) > threshold) & (scores.softmax(-2) > threshold) & valid
 
@@ -412,8 +415,8 @@ def align_neural(
 
     Each sentence is encoded alone; subwords are matched on the cosine similarity of their states
     at `layer` ("argmax", "itermax": SimAlign's methods, on (cosine + 1) / 2) or on awesome-align's
-    two-way softmax of dot products over `threshold` ("softmax"; its 1e-3 suits mBERT, while
-    multilingual-e5-small needs about 0.5); two words are linked when any of their subwords are.
+    two-way softmax of dot products over `threshold` ("softmax"; awesome-align's 1e-3 was set for
+    mBERT, multilingual-e5-small does best near 0.5); two words are linked when any of their subwords are.
     Words past the model's maximum length stay unaligned.
 
     model_name_or_path: a Hub id or folder (loaded on `device`), or a `(tokenizer, model)` pair
@@ -476,16 +479,21 @@ def align_neural_eflomal(
     )
 
 
-def align_simalign(src_words, tgt_words, model_name_or_path, layer=8, method="argmax"):
-    """SimAlign (Jalili Sabet et al. 2020) itself, one pair at a time: the reference for `align_neural`."""
+@functools.lru_cache(maxsize=1)  # as `load_encoder`: one model for a corpus aligned batch by batch
+def _simalign_aligner(model_name_or_path, layer, matching_method):
     from simalign import SentenceAligner
 
+    return SentenceAligner(model=model_name_or_path, token_type="bpe", matching_methods=matching_method, layer=layer)
+
+
+def align_simalign(src_words, tgt_words, model_name_or_path, layer=8, method="argmax"):
+    """SimAlign (Jalili Sabet et al. 2020) itself, one pair at a time: the reference for `align_neural`."""
     # our method name -> (SimAlign's matching_methods letter, its result key)
     methods = {"argmax": ("a", "inter"), "itermax": ("i", "itermax"), "match": ("m", "mwmf")}
     if method not in methods:
         raise ValueError(f"unknown SimAlign method {method!r}; choose one of {tuple(methods)}")
     letter, key = methods[method]
-    aligner = SentenceAligner(model=model_name_or_path, token_type="bpe", matching_methods=letter, layer=layer)
+    aligner = _simalign_aligner(model_name_or_path, layer, letter)
     return [aligner.get_word_aligns(src, tgt)[key] for src, tgt in zip(src_words, tgt_words)]
 
 
@@ -504,11 +512,15 @@ def align_words(src_words, tgt_words, aligner="eflomal", **options):
 # Command line
 
 SPEED_NOTE = """\
-speed (test.de-en, 508 pairs, 2 shared CPU cores, multilingual-e5-small):
-  neural           ~NEURAL pairs/s (batched; same links as simalign)
-  simalign         ~SIMALIGN pairs/s (one pair at a time)
-  eflomal          ~EFLOMAL s for the 508 pairs plus 39k news pairs of --extra_src/--extra_tgt
-  neural+eflomal   eflomal's time plus neural's; the best AER (18.3 at --layer 7, 18.6 at 8)
+measured on test.de-en (508 pairs) with multilingual-e5-small, on 2 CPU cores shared with other jobs
+(load 3 to 7, hence the ranges; see benchmarks/bench_alignment.py):
+  aligner         pairs/s                             AER % (deen.talp)
+  neural          9-35: 10x SimAlign on the same      22.6 at --layer 8, 21.1 at --layer 7
+                  pairs (7-25x across runs), same links
+  simalign        0.8-1.3, one pair at a time         22.6 at --layer 8
+  eflomal         2-5 min for 39.6k pairs             26.9 (grow-diag-final-and; 39k WMT news pairs
+                  (140-340 corpus pairs/s)                 as --extra_src/--extra_tgt)
+  neural+eflomal  eflomal's time plus neural's        18.6 at --layer 8, 18.3 at --layer 7 (best)
 """
 
 
@@ -524,14 +536,16 @@ def parse_args(argv=None):
     parser.add_argument("--aligner", choices=ALIGNERS, default="eflomal")
     parser.add_argument("--model", help="Hub id or folder of the encoder (neural, neural+eflomal, simalign)")
     parser.add_argument("--layer", type=int, default=8, help="encoder layer whose states are matched (default 8)")
-    parser.add_argument("--method", default="argmax", help=f"neural: {', '.join(NEURAL_METHODS)}; simalign: argmax, itermax, match")
+    parser.add_argument(
+        "--method", default="argmax", help=f"neural: {', '.join(NEURAL_METHODS)}; simalign: argmax, itermax, match"
+    )
     parser.add_argument("--threshold", type=float, default=1e-3, help="probability threshold of --method softmax")
     parser.add_argument("--prior_weight", type=float, default=0.05, help="weight of eflomal's links (neural+eflomal)")
     parser.add_argument("--symmetrization", choices=SYMMETRIZATIONS, default="grow-diag-final-and", help="(eflomal)")
-    parser.add_argument("--pretokenized", action="store_true", help="split the input on spaces only (not on punctuation)")
-    parser.add_argument("--extra_src", help="more source sentences for eflomal's statistics (always split on punctuation)")
+    parser.add_argument("--pretokenized", action="store_true", help="split the input on spaces, not on punctuation")
+    parser.add_argument("--extra_src", help="more source sentences for eflomal (always split on punctuation)")
     parser.add_argument("--extra_tgt", help="their target sentences, line-aligned with --extra_src")
-    parser.add_argument("--gold", help="gold alignments (TALP: 1-based i-j sure, ipj possible): print precision/recall/AER")
+    parser.add_argument("--gold", help="gold TALP alignments (1-based i-j sure, ipj possible): print P/R/AER")
     parser.add_argument("--batch_size", type=int, default=64, help="sentence pairs per forward pass (neural)")
     parser.add_argument("--device", help="torch device (default: cuda if available)")
     args = parser.parse_args(argv)
@@ -557,7 +571,7 @@ def main(argv=None):
         src_words, tgt_words = read_input(args, args.pretokenized)
         gold = read_talp(args.gold, [len(s) for s in src_words], [len(t) for t in tgt_words]) if args.gold else None
         if gold and not args.pretokenized and (src_words, tgt_words) != read_input(args, pretokenized=True):
-            # gold indices would silently shift (too long a sentence is caught above, not a longer one)
+            # links past a sentence's end are caught above; links shifted inside it would go unnoticed
             logger.warning(
                 "warning: splitting on punctuation changed the words of some pairs, but gold sets like "
                 "test.de-en index words separated by spaces: pass --pretokenized for them"

@@ -10,8 +10,8 @@ language's own, translated, training data) and reports one table, WEAM paper lay
 printed, and written to `results.json` and `results.md` in `--output_dir` (per-seed scores in the JSON).
 
 Also here: argument dataclasses common to both scripts, where each language's data come from (local
-files or the Hub), model loading with optional LoRA, and code-switching augmentation (PPA) with a
-batch sampler that keeps each translated item and its code-switched variants in one batch.
+files or the Hub), model loading (optionally LoRA, or frozen word embeddings), and code-switching
+augmentation (PPA) with a batch sampler that keeps each translated item and its variants in one batch.
 """
 
 import argparse
@@ -64,6 +64,14 @@ class ModelArguments:
         metadata={
             "help": "Run the modeling code that ships with the checkpoint. Needed for WEAM checkpoints "
             "(model_type 'weam'); plain BERT checkpoints load either way."
+        },
+    )
+    freeze_word_embeddings: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep the word embedding matrix fixed while the rest is fine-tuned: words seen only in the "
+            "training language then keep vectors aligned with their translations' (often better zero-shot "
+            "transfer), and with a large vocabulary (XLM-R: 250k) most of the optimizer's work disappears."
         },
     )
     lora_r: int = field(
@@ -407,6 +415,8 @@ def load_model(model_args, auto_class, lora_task_type, seed, **config_overrides)
         cache_dir=model_args.cache_dir,
         trust_remote_code=model_args.trust_remote_code,
     )
+    if model_args.freeze_word_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
     if model_args.lora_r > 0:
         from peft import LoraConfig, get_peft_model
 

@@ -33,7 +33,9 @@ needs_shared = pytest.mark.skipif(
     not (SHARED / "tokenizers" / "bert-base-multilingual-cased").is_dir() or not SHARED_DATA.is_dir(),
     reason="../shared (mBERT tokenizer, MUSE dictionaries, Tatoeba, gold alignments) is not present",
 )
-TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+TINY = dict(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,8 @@ def test_dictionary_precision_from_embeddings_and_from_a_layer(tokenizer):
     # tree: Wasserkocher, Baum (@2); moon: Hund, Katze ✗
     expected = {"p@1": 2 / 6, "p@2": 4 / 6}
     for where in ("input", "layer2"):  # the layer path also checks that [CLS]/[SEP] are left out of the mean
-        assert {key.split("/")[1]: value for key, value in scores.items() if key.startswith(where)} == pytest.approx(expected)
+        found = {key.split("/")[1]: value for key, value in scores.items() if key.startswith(where)}
+        assert found == pytest.approx(expected)
 
 
 def test_tatoeba_retrieval_both_ways(tokenizer):
@@ -174,8 +177,8 @@ def test_callback_adds_its_figures_to_the_evaluation(tokenizer, tmp_path):
     model.train()
     callback.compute(model)
     assert model.training  # compute() puts the model back in the mode it found
-    with pytest.raises(ValueError, match="layer 5, but the model has layers 0-2"):
-        AlignmentEvalCallback(tokenizer, dictionary, layer=5).compute(model)
+    with pytest.raises(ValueError, match="layer 5, but the model has layers 0-2"):  # before training starts
+        AlignmentEvalCallback(tokenizer, dictionary, layer=5).on_train_begin(trainer.args, trainer.state, None, model)
 
 
 # ----------------------------------------------------------------------------- the script
@@ -248,6 +251,7 @@ def test_script_errors_name_the_problem(tmp_path, capsys):
         (["--tatoeba_dir", str(tmp_path)], r"tatoeba\.deu-eng\.deu does not exist; the languages in .* are: none"),
         (["--plot"], "--plot draws held-out dictionary pairs: give a --dictionary"),
         ([], "nothing to evaluate"),
+        (["--compare_model", str(tmp_path / "missing")], "missing: no such model folder"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             run_alignment_eval.main(["--model", "unused", "--output_dir", str(tmp_path / "out"), *argv])
