@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Alignment post-training of a multilingual encoder on parallel data: WEAM, TLM, MLM or PPA.
+"""Alignment post-training of a multilingual encoder on parallel data: WEAM, TLM, MLM, PPA or ALIGN-MLM.
 
     python run_pretrain.py                       # the embedded default: a tiny model on the shipped sample
     accelerate launch run_pretrain.py \\
@@ -23,8 +23,10 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set
 
 import modeling_weam
 from configuration_weam import WeamConfig
+from align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss, DictionaryIndex, read_dictionary, split_dictionary
 from data_collator import DataCollatorForWeam
 from parallel_data import CorpusSpec, ParallelDataError, load_parallel_corpus
+from run_alignment_eval import AlignmentEvalCallback, read_tatoeba
 from weam_trainer import AlignmentTrainer
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ OBJECTIVES = {
     "tlm": (0.0, 0.15, "pairs"),
     "mlm": (0.0, 0.15, "sentences"),
     "ppa": (0.0, 0.15, "pairs"),  # + MoCo on [CLS], with random input order
+    "align_mlm": (0.0, 0.15, "sentences"),  # + α·L_align on dictionary pairs
 }
 # The embedded default: a model small enough to train in minutes on a laptop CPU.
 TINY_MODEL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256)
@@ -123,6 +126,32 @@ class DataArguments:
 
 
 @dataclass
+class AlignmentArguments:
+    dictionaries: list[str] | None = field(
+        default=None,
+        metadata={"help": "Bilingual dictionaries (MUSE `tgt @ src`, `src tgt` lines or TSV) for ALIGN-MLM's loss and "
+                  "the alignment diagnostics at each evaluation. A share of the source words is held out."},
+    )
+    align_loss_weight: float | None = field(
+        default=None, metadata={"help": "α of α·L_align: 10 for --objective align_mlm, 0 (off) otherwise; > 0 adds "
+                                "the dictionary loss to any objective."},
+    )
+    align_pairs_per_step: int | None = field(
+        default=4096, metadata={"help": "Dictionary pairs drawn per optimizer step for L_align (None: all)."}
+    )
+    single_token_entries: bool = field(default=False, metadata={"help": "Keep only one-token dictionary words."})
+    dictionary_test_size: float = field(
+        default=0.1, metadata={"help": "Share of dictionary source words held out from L_align, for evaluation."}
+    )
+    eval_tatoeba_dir: str | None = field(
+        default=None, metadata={"help": "Folder of LASER Tatoeba pairs (tatoeba.xxx-eng.*): retrieval at each evaluation."}
+    )
+    eval_tatoeba_languages: list[str] = field(default_factory=lambda: ["deu", "spa", "cmn"])
+    alignment_eval_layer: int = field(default=8, metadata={"help": "Layer of the diagnostics (at most the last)."})
+    alignment_eval_items: int = field(default=200, metadata={"help": "Words and sentences per diagnostic."})
+
+
+@dataclass
 class PretrainingArguments(TrainingArguments):
     """`TrainingArguments` with the WEAM paper's defaults."""
 
@@ -146,7 +175,8 @@ class PretrainingArguments(TrainingArguments):
 
 
 def parse_arguments(argv):
-    parser = HfArgumentParser((ModelArguments, DataArguments, PretrainingArguments), description=__doc__)
+    parser = HfArgumentParser((ModelArguments, DataArguments, AlignmentArguments, PretrainingArguments),
+                              description=__doc__)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         load = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
         return load(os.path.abspath(argv[0]))
@@ -238,8 +268,35 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
     return train, evaluation, reports, languages
 
 
+def build_alignment_tools(args, tokenizer, model, objective, seed, output_dir):
+    """ALIGN-MLM's loss (or None) and the evaluation diagnostics (or None), from the dictionaries."""
+    weight = args.align_loss_weight if args.align_loss_weight is not None else (10.0 if objective == "align_mlm" else 0.0)
+    if weight > 0 and not args.dictionaries:
+        raise SystemExit("error: ALIGN-MLM's loss needs --dictionaries (e.g. MUSE en-de.dict)")
+    train_pairs, test_pairs = [], []
+    for path in args.dictionaries or []:
+        train, test = split_dictionary(read_dictionary(path), test_size=args.dictionary_test_size, seed=seed)
+        train_pairs += train
+        test_pairs += test
+    align_loss = None
+    if weight > 0:
+        index = DictionaryIndex(tokenizer, train_pairs, single_token_only=args.single_token_entries)
+        align_loss = DictionaryAlignmentLoss(index, weight=weight, pairs_per_step=args.align_pairs_per_step, seed=seed)
+        os.makedirs(output_dir, exist_ok=True)
+        index.save(os.path.join(output_dir, DICTIONARY_FILE))  # the dictionary travels with the run
+    tatoeba = [pair for language in args.eval_tatoeba_languages if args.eval_tatoeba_dir
+               for pair in read_tatoeba(args.eval_tatoeba_dir, language)]
+    alignment_eval = None
+    if test_pairs or tatoeba:
+        alignment_eval = AlignmentEvalCallback(
+            tokenizer, test_pairs, tatoeba, layer=min(args.alignment_eval_layer, model.config.num_hidden_layers),
+            max_items=args.alignment_eval_items, seed=seed,
+        )
+    return weight, align_loss, alignment_eval
+
+
 def main(argv=None):
-    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    model_args, data_args, alignment_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
@@ -265,6 +322,12 @@ def main(argv=None):
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
     model = build_model(model_args, tokenizer, cross_lingual_weight)
+    try:
+        align_weight, align_loss, alignment_eval = build_alignment_tools(
+            alignment_args, tokenizer, model, model_args.objective, training_args.seed, training_args.output_dir
+        )
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
 
     collator = DataCollatorForWeam(
         tokenizer=tokenizer,
@@ -278,6 +341,7 @@ def main(argv=None):
     hyperparameters = {
         "objective": model_args.objective,
         "cross-lingual weight λ": cross_lingual_weight,
+        "dictionary loss weight α": align_weight,
         "unaligned tokens": model_args.unaligned_tokens,
         "masking probability": collator.mlm_probability,
         "word aligner": data_args.aligner,
@@ -295,6 +359,8 @@ def main(argv=None):
         eval_dataset=evaluation,
         data_collator=collator,
         processing_class=tokenizer,
+        align_loss=align_loss,
+        alignment_eval=alignment_eval,
         card_info=dict(
             base_model=model_args.model_name_or_path,
             objective=model_args.objective,

@@ -1,7 +1,9 @@
 """The stock `Trainer`, extended with what alignment post-training needs to report and to leave behind.
 
-* Each prediction head's loss and masked-token accuracy, in the training logs and at evaluation
-  (`mlm_*` and `cross_lingual_*`), summed over every process before they are logged.
+* Each loss term (`mlm_*`, `cross_lingual_*`, `contrastive_*`, `align_*`) and masked-token accuracy,
+  in the training logs and at evaluation, summed over every process before they are logged.
+* ALIGN-MLM's dictionary loss α·L_align as an add-on to any objective, once per optimizer step.
+* Quick alignment diagnostics (dictionary P@k, Tatoeba retrieval) at every evaluation.
 * Every saved folder (`checkpoint-N` and the final one) is Hub-ready: config with `auto_map`, the
   remote-code `.py` files, the tokenizer, and a model card.
 """
@@ -29,8 +31,11 @@ class EpochToCollator(TrainerCallback):
 
 
 class AlignmentTrainer(Trainer):
-    def __init__(self, *args, card_info: dict | None = None, **kwargs):
+    def __init__(self, *args, card_info: dict | None = None, align_loss=None, alignment_eval=None, **kwargs):
+        """`align_loss`: an `align_mlm.DictionaryAlignmentLoss` (α·L_align) or None;
+        `alignment_eval`: a `run_alignment_eval.AlignmentEvalCallback` whose figures join each evaluation."""
         super().__init__(*args, **kwargs)
+        self.align_loss, self.alignment_eval = align_loss, alignment_eval
         if hasattr(self.data_collator, "epoch"):
             self.add_callback(EpochToCollator(self.data_collator))
         self.card_info = card_info or {}
@@ -51,6 +56,8 @@ class AlignmentTrainer(Trainer):
         if model.training and "query_input_ids" in inputs:
             inputs = {**inputs, "num_pairs_in_batch": self._pairs_in_step}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        if model.training and self.align_loss is not None:
+            loss = loss + self._align_loss_share(inputs)
         with torch.no_grad():
             for head in HEADS:
                 if outputs.get(f"{head}_loss") is None:
@@ -72,6 +79,17 @@ class AlignmentTrainer(Trainer):
                     self._add(self._eval_sums, f"{head}_correct", (logits.argmax(-1) == labels).sum())
                     self._add(self._eval_sums, f"{head}_count", torch.tensor(labels.numel(), device=labels.device))
         return (loss, outputs) if return_outputs else loss
+
+    def _align_loss_share(self, inputs):
+        """This micro-batch's share of the step's α·L_align: over all micro-batches and processes the
+        shares add up to one α·L_align per optimizer step (scaled like the model's loss, which the
+        Trainer multiplies by the process count before DDP averages the gradients)."""
+        scale = self.accelerator.num_processes if (
+            self.args.average_tokens_across_devices and self.args.world_size > 1) else 1
+        share = len(inputs["input_ids"]) / self._pairs_in_step
+        term = self.align_loss(self.accelerator.unwrap_model(self.model), self.state.global_step) * share
+        self._add(self._train_head_losses, "align_loss", term)
+        return term * scale
 
     @staticmethod
     def _add(sums, key, value):
@@ -102,6 +120,8 @@ class AlignmentTrainer(Trainer):
                     if f"{head}_correct" in sums:
                         logs[f"{prefix}{head}_accuracy"] = sums[f"{head}_correct"] / count
             self._eval_sums = {}
+        if prefix is not None and self.alignment_eval is not None:
+            logs.update({prefix + key: value for key, value in self.alignment_eval.compute(self.model).items()})
         super().log(logs, *args, **kwargs)
 
     def _save(self, output_dir=None, state_dict=None):

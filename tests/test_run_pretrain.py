@@ -10,9 +10,11 @@ import sys
 import pytest
 import torch
 from safetensors import safe_open
-from transformers import Trainer, TrainingArguments
+from transformers import TrainingArguments
 
 import run_pretrain
+from align_mlm import DictionaryAlignmentLoss
+from weam_trainer import AlignmentTrainer
 from configuration_weam import WeamConfig
 from modeling_weam import WeamForPreTraining
 
@@ -140,6 +142,17 @@ class FixedBatches(torch.utils.data.Dataset):
         return self.items[k]
 
 
+class FixedDictionary:
+    """A DictionaryIndex's tensors, written out: word 1 = ids (5, 6), its translation = id 7; and so on."""
+
+    source_ids, source_lengths = torch.tensor([[5, 6], [8, 0]]), torch.tensor([2, 1])
+    target_ids, target_lengths = torch.tensor([[7, 0], [9, 10]]), torch.tensor([1, 2])
+    pairs = [("a", "b"), ("c", "d")]
+
+    def __len__(self):
+        return 2
+
+
 def one_step(tmp_path, batch_size, accumulation):
     torch.manual_seed(0)
     config = WeamConfig(vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -149,14 +162,16 @@ def one_step(tmp_path, batch_size, accumulation):
                              gradient_accumulation_steps=accumulation, max_steps=1, learning_rate=0.1,
                              optim="sgd", logging_steps=1, save_strategy="no", report_to="none",
                              dataloader_drop_last=True, seed=0)
-    trainer = Trainer(model=model, args=args, train_dataset=FixedBatches())
+    trainer = AlignmentTrainer(model=model, args=args, train_dataset=FixedBatches(),
+                               align_loss=DictionaryAlignmentLoss(FixedDictionary(), weight=3.0))
     trainer.train()
     loss = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry][0]
     return loss, {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
 def test_gradient_accumulation_equals_the_larger_batch(tmp_path):
-    # The micro-batches have different numbers of masked tokens, so a mean of per-batch means would differ.
+    # WEAM's two heads plus ALIGN-MLM's dictionary loss. The micro-batches have different numbers of
+    # masked tokens, so a mean of per-batch means would differ.
     counts = [int((item["labels"] != -100).sum()) for item in FixedBatches().items]
     assert sum(counts[:4]) != sum(counts[4:])
     big_loss, big_weights = one_step(tmp_path, batch_size=8, accumulation=1)
@@ -219,3 +234,21 @@ def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path):
     for ddp, single in zip(logs["ddp"], logs["single"]):
         for key in ("loss", "mlm_loss", "cross_lingual_loss"):
             assert ddp[key] == pytest.approx(single[key], rel=1e-5), key
+
+
+def test_align_mlm_trains_saves_its_dictionary_and_reports_diagnostics(tmp_path):
+    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es")
+    dictionary = tmp_path / "en-es.dict"  # MUSE order: target @ source
+    words = ["casa @ house", "perro @ dog", "gato @ cat", "agua @ water", "fiebre @ fever", "tos @ cough",
+             "sol @ sun", "luna @ moon", "pan @ bread", "vino @ wine", "mesa @ table", "libro @ book"]
+    dictionary.write_text("\n".join(words) + "\n")
+    output = tmp_path / "out"
+    log = train(tmp_path, output, [f"en-es={data}"], "--objective", "align_mlm", "--dictionaries", str(dictionary),
+                "--dictionary_test_size", "0.3", "--eval_strategy", "steps", "--eval_steps", "3")
+    losses = [entry for entry in log if "loss" in entry]
+    assert all(-10.0 <= entry["align_loss"] <= 10.0 for entry in losses)  # α·(−mean cosine), α = 10
+    assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["align_loss"], rel=1e-4)
+    saved = json.loads((output / "align_mlm_dictionary.json").read_text())
+    held_out = [entry for entry in log if "eval_dict_p@1" in entry]
+    assert held_out and 0 <= held_out[-1]["eval_dict_input_p@1"] <= 1
+    assert 0 < len(saved["pairs"]) < len(words)  # the held-out source words are not trained on
