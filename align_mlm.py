@@ -18,13 +18,12 @@ The loss, from a trainer (the whole interface):
     align_loss = DictionaryAlignmentLoss(index, weight=10.0, pairs_per_step=None, seed=42)
     ...
     term = align_loss(model, step=state.global_step)          # α·L_align, a scalar on the model's device
-    loss = loss + term / gradient_accumulation_steps
 
 `align_loss(model, step)` reads `model.get_input_embeddings().weight`, so it works on WEAM and on any
 BERT-family model. The pairs of a step are drawn from a generator seeded with (seed, step): the
 micro-batches of one optimizer step share them and a resumed run draws what an uninterrupted one
-would have. A model that normalizes its own loss over the whole step (WEAM with `num_items_in_batch`)
-is not divided by the accumulation steps, hence the division above: the step gets α·L_align once.
+would have. `weam_trainer.AlignmentTrainer` adds each micro-batch's share of the term, so that an
+optimizer step gets α·L_align once, whatever the accumulation and the number of processes.
 """
 
 import hashlib

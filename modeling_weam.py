@@ -134,8 +134,18 @@ def exchange_aligned_states(flat_hidden, masked_positions, alignment_pairs, seq_
     return summed / count.clamp(min=1).unsqueeze(1), count
 
 
-class WeamForPreTraining(WeamPreTrainedModel):
-    """BERT with WEAM's two prediction heads. With `cross_lingual_weight = 0` it is TLM/MLM and has no cross-lingual layers."""
+def mlm_loss_at_masked_positions(head, hidden, labels, denominator=None):
+    """Σ CE / denominator over the masked positions only (vocabulary logits nowhere else)."""
+    flat_labels = labels.reshape(-1)
+    masked_positions = (flat_labels != -100).nonzero().squeeze(1)
+    logits = head(hidden.reshape(-1, hidden.shape[-1])[masked_positions])
+    targets = flat_labels[masked_positions]
+    denominator = denominator if denominator is not None else max(masked_positions.numel(), 1)
+    return F.cross_entropy(logits.float(), targets, reduction="sum") / denominator, logits, targets, masked_positions
+
+
+class MaskedPreTrainingModel(WeamPreTrainedModel):
+    """What every pre-training objective has: the BERT encoder and BERT's MLM head, tied to the embeddings."""
 
     _tied_weights_keys = {
         "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
@@ -149,6 +159,20 @@ class WeamForPreTraining(WeamPreTrainedModel):
         # which sequence classifiers start from, passes through post-training unchanged.
         self.bert.pooler.requires_grad_(False)
         self.cls = BertOnlyMLMHead(config)
+
+    def get_output_embeddings(self):
+        return self.cls.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings):
+        self.cls.predictions.decoder = new_embeddings
+        self.cls.predictions.bias = new_embeddings.bias
+
+
+class WeamForPreTraining(MaskedPreTrainingModel):
+    """BERT with WEAM's two prediction heads. With `cross_lingual_weight = 0` it is TLM/MLM and has no cross-lingual layers."""
+
+    def __init__(self, config: WeamConfig):
+        super().__init__(config)
         if config.cross_lingual_weight > 0:
             self.cross_lingual_transform = nn.Linear(config.hidden_size, config.hidden_size)  # W₂, b₂
             self.cross_lingual_head = BertLMPredictionHead(config)
@@ -162,13 +186,6 @@ class WeamForPreTraining(WeamPreTrainedModel):
     @property
     def has_cross_lingual_head(self):
         return self.config.cross_lingual_weight > 0
-
-    def get_output_embeddings(self):
-        return self.cls.predictions.decoder
-
-    def set_output_embeddings(self, new_embeddings):
-        self.cls.predictions.decoder = new_embeddings
-        self.cls.predictions.bias = new_embeddings.bias
 
     def forward(
         self,
@@ -212,15 +229,12 @@ class WeamForPreTraining(WeamPreTrainedModel):
         if labels is None:
             return WeamForPreTrainingOutput(mlm_logits=self.cls(hidden), **common)
 
-        batch_size, seq_len, hidden_size = hidden.shape
+        seq_len, hidden_size = hidden.shape[1:]
         flat_hidden = hidden.reshape(-1, hidden_size)
-        flat_labels = labels.reshape(-1)
-        masked_positions = (flat_labels != -100).nonzero().squeeze(1)
-        mlm_labels = flat_labels[masked_positions]
-        denominator = num_items_in_batch if num_items_in_batch is not None else max(masked_positions.numel(), 1)
-
-        mlm_logits = self.cls(flat_hidden[masked_positions])
-        mlm_loss = F.cross_entropy(mlm_logits.float(), mlm_labels, reduction="sum") / denominator
+        denominator = num_items_in_batch if num_items_in_batch is not None else max(int((labels != -100).sum()), 1)
+        mlm_loss, mlm_logits, mlm_labels, masked_positions = mlm_loss_at_masked_positions(
+            self.cls, hidden, labels, denominator
+        )
         loss = mlm_loss
 
         cross_lingual_loss = cross_lingual_logits = cross_lingual_labels = None
@@ -257,16 +271,6 @@ class WeamForPreTraining(WeamPreTrainedModel):
             cross_lingual_labels=cross_lingual_labels,
             **common,
         )
-
-
-def mlm_loss_at_masked_positions(head, hidden, labels, denominator=None):
-    """Σ CE / denominator over the masked positions only (vocabulary logits nowhere else)."""
-    flat_labels = labels.reshape(-1)
-    masked_positions = (flat_labels != -100).nonzero().squeeze(1)
-    logits = head(hidden.reshape(-1, hidden.shape[-1])[masked_positions])
-    targets = flat_labels[masked_positions]
-    denominator = denominator if denominator is not None else max(masked_positions.numel(), 1)
-    return F.cross_entropy(logits.float(), targets, reduction="sum") / denominator, logits, targets, masked_positions
 
 
 def gather_from_all_processes(tensor):
@@ -333,7 +337,7 @@ class PpaForPreTrainingOutput(ModelOutput):
     mlm_labels: torch.LongTensor | None = None
 
 
-class PpaForPreTraining(WeamPreTrainedModel):
+class PpaForPreTraining(MaskedPreTrainingModel):
     """PPA (post-pretraining alignment): MoCo on the [CLS] states of translation pairs, plus TLM.
 
     * Query encoder `bert` (trained, what is published) and key encoder `key_bert` (an exponential moving
@@ -345,16 +349,8 @@ class PpaForPreTraining(WeamPreTrainedModel):
     * L = L_MoCo + L_TLM. Which sentence of a pair goes to which encoder is random (the collator's swap).
     """
 
-    _tied_weights_keys = {
-        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
-        "cls.predictions.decoder.bias": "cls.predictions.bias",
-    }
-
     def __init__(self, config: WeamConfig):
         super().__init__(config)
-        self.bert = BertModel(config)
-        self.bert.pooler.requires_grad_(False)  # kept for downstream classifiers; PPA does not use it
-        self.cls = BertOnlyMLMHead(config)
         self.projection = self._make_projection(config)
         self.key_bert = BertModel(config, add_pooling_layer=False)
         self.key_projection = self._make_projection(config)

@@ -337,10 +337,10 @@ def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretoke
 def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, first_subword_only=False,
                    pretokenized=False, aligner="eflomal", aligner_options=None, skip_invalid=False):
     """Tokenizes `[CLS] S [SEP] T [SEP]` and maps word links to subword position pairs (cached)."""
-    statistical = aligner == "eflomal" and "alignment" not in dataset.column_names
+    statistical = aligner in ("eflomal", "neural+eflomal") and "alignment" not in dataset.column_names
     if statistical and isinstance(dataset, datasets.IterableDataset):
         raise ParallelDataError(
-            f"{spec.name}: eflomal aligns a whole corpus at once and cannot read a stream; with --streaming "
+            f"{spec.name}: {aligner} aligns a whole corpus at once and cannot read a stream; with --streaming "
             "use --aligner neural, or give precomputed alignments."
         )
     kwargs = dict(

@@ -104,7 +104,8 @@ class DataArguments:
         metadata={"help": "Word aligner for corpora without alignments (WEAM only; the other objectives use none): "
                   "'eflomal' (statistical, the default, the "
                   "successor of the paper's FastAlign), 'neural' (batched similarity alignment with "
-                  "--aligner_model) or 'simalign'. See `python word_alignment.py --help` for speed and quality."},
+                  "--aligner_model), 'neural+eflomal' (the most accurate: neural with eflomal's links as a prior) or "
+                  "'simalign'. See `python word_alignment.py --help` for speed and quality."},
     )
     aligner_model: str | None = field(default=None, metadata={"help": "Encoder for the neural aligners."})
     aligner_layer: int = field(default=8, metadata={"help": "Layer of --aligner_model used for alignment."})
@@ -224,10 +225,12 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
     aligner_options = {}
     if not needs_alignment:
         data_args.aligner = "none"
-    elif data_args.aligner == "eflomal":
-        aligner_options = {"symmetrization": data_args.symmetrization, "seed": seed}
+    elif data_args.aligner == "eflomal":  # eflomal 2.0 reads /dev/urandom: it cannot be seeded
+        aligner_options = {"symmetrization": data_args.symmetrization}
     elif data_args.aligner_model:
         aligner_options = {"model_name_or_path": data_args.aligner_model, "layer": data_args.aligner_layer}
+    else:
+        raise ParallelDataError(f"--aligner {data_args.aligner} needs --aligner_model (a folder or Hub id of an encoder)")
     train_sets, eval_sets, reports = [], [], []
     for spec_text in data_args.train_data:
         spec = CorpusSpec.parse(spec_text)
