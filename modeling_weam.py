@@ -341,7 +341,7 @@ class PpaForPreTraining(MaskedPreTrainingModel):
     """PPA (post-pretraining alignment): MoCo on the [CLS] states of translation pairs, plus TLM.
 
     * Query encoder `bert` (trained, what is published) and key encoder `key_bert` (an exponential moving
-      average of it, m = `ppa_momentum`, no gradients), each followed by a projection
+      average of it, m = `ppa_momentum`, no gradients, no dropout), each followed by a projection
       z = W₂·ReLU(W₁·h) of the L2-normalized final [CLS] state h, then L2-normalized.
     * InfoNCE (τ = `ppa_temperature`) of each query against its own key and the queue's keys; the batch's
       keys (gathered from all processes) then enter the queue.
@@ -359,6 +359,11 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         self.queue = MomentumQueue(config.ppa_queue_size, config.ppa_projection_dim)
         self.post_init()
 
+    def train(self, mode=True):
+        super().train(mode)
+        self.key_bert.eval()  # keys are targets, not augmented views: no dropout (and a cheaper pass)
+        return self
+
     @staticmethod
     def _make_projection(config):
         return nn.Sequential(
@@ -367,18 +372,24 @@ class PpaForPreTraining(MaskedPreTrainingModel):
             nn.Linear(config.hidden_size, config.ppa_projection_dim),
         )
 
-    def query_and_key_modules(self):
-        return [(self.bert, self.key_bert), (self.projection, self.key_projection)]
+    def query_and_key_parameters(self):
+        """(query parameters, their key-encoder counterparts), in matching order (the key encoder has no pooler)."""
+        queries, keys = [], []
+        for query_module, key_module in ((self.bert, self.key_bert), (self.projection, self.key_projection)):
+            key_parameters = dict(key_module.named_parameters())
+            for name, query_parameter in query_module.named_parameters():
+                if name in key_parameters:
+                    queries.append(query_parameter.detach())
+                    keys.append(key_parameters[name])
+        return queries, keys
 
     @torch.no_grad()
     def momentum_update(self):
         """key ← m·key + (1 − m)·query; the first call copies the query encoder."""
         momentum = self.config.ppa_momentum if self.queue.key_encoder_ready.item() else 0.0
-        for query_module, key_module in self.query_and_key_modules():
-            key_parameters = dict(key_module.named_parameters())
-            for name, query_parameter in query_module.named_parameters():
-                if name in key_parameters:  # the key encoder has no pooler
-                    key_parameters[name].mul_(momentum).add_(query_parameter.detach(), alpha=1 - momentum)
+        queries, keys = self.query_and_key_parameters()
+        torch._foreach_mul_(keys, momentum)  # one fused pass over all tensors, not one per tensor
+        torch._foreach_add_(keys, queries, alpha=1 - momentum)
         self.queue.key_encoder_ready.fill_(1)
 
     def _embed(self, encoder, projection, input_ids, attention_mask):

@@ -55,7 +55,11 @@ class ModelArguments:
     tokenizer_name: str | None = field(
         default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: the shipped mBERT vocabulary."}
     )
-    objective: str = field(default="weam", metadata={"help": f"One of {', '.join(OBJECTIVES)}."})
+    objective: str = field(
+        default="weam",
+        metadata={"help": "weam: L_mp + λ·L_cp on aligned pairs; tlm: MLM on pairs; mlm: MLM on single sentences; "
+                  "ppa: MoCo on [CLS] + TLM; align_mlm: MLM + α·dictionary loss.", "choices": list(OBJECTIVES)},
+    )
     cross_lingual_weight: float | None = field(
         default=None, metadata={"help": "λ in L = L_mp + λ·L_cp (WEAM only; default 1.0)."}
     )
@@ -63,7 +67,7 @@ class ModelArguments:
         default="ignore",
         metadata={"help": "A masked token with no aligned partner in the cross-lingual head: 'ignore' (no "
                   "cross-lingual prediction), 'self' (predicted from its own state), 'zero' (the paper's AᵀH "
-                  "literally: from b₂ alone)."},
+                  "literally: from b₂ alone).", "choices": ["ignore", "self", "zero"]},
     )
     config_overrides: str | None = field(
         default=None,

@@ -128,11 +128,20 @@ class CrossLingualArguments:
     )
     dataset_name: str | None = field(
         default=None,
-        metadata={"help": "Hub dataset to evaluate on, and to train on unless --train_dataset_name says otherwise."},
+        metadata={
+            "help": "Hub dataset to evaluate on, and to train on unless --train_dataset_name says otherwise: "
+            "xnli (facebook/xnli) for run_xnli.py; mlqa, xquad, tydiqa (GoldP) or squad for run_qa.py."
+        },
     )
-    train_dataset_name: str | None = field(default=None, metadata={"help": "Hub dataset to train on."})
+    train_dataset_name: str | None = field(
+        default=None, metadata={"help": "Hub dataset to train on, if not --dataset_name (e.g. squad to evaluate on xquad)."}
+    )
     eval_split: str | None = field(
-        default=None, metadata={"help": "Split of the Hub dataset to evaluate on (default: the benchmark's test split)."}
+        default=None,
+        metadata={
+            "help": "Split of the Hub dataset to evaluate on. Default: test for xnli and mlqa, validation for "
+            "xquad, tydiqa and squad (the splits they have)."
+        },
     )
     train_file: str | None = field(
         default=None,
@@ -160,7 +169,8 @@ class CrossLingualArguments:
         default=None, metadata={"help": "Evaluate on these rows of each evaluation set only (START:END, e.g. 2000:)."}
     )
     save_fine_tuned_model: bool = field(
-        default=True, metadata={"help": "Save each fine-tuned model (or LoRA adapter) in its run folder."}
+        default=True,
+        metadata={"help": "Save each fine-tuned model (or LoRA adapter) in its run folder (default; turn off with --no_save_fine_tuned_model)."},
     )
 
     def __post_init__(self):
