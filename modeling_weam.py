@@ -388,8 +388,7 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         """key ← m·key + (1 − m)·query; the first call copies the query encoder."""
         momentum = self.config.ppa_momentum if self.queue.key_encoder_ready.item() else 0.0
         queries, keys = self.query_and_key_parameters()
-        torch._foreach_mul_(keys, momentum)  # one fused pass over all tensors, not one per tensor
-        torch._foreach_add_(keys, queries, alpha=1 - momentum)
+        torch._foreach_lerp_(keys, queries, 1 - momentum)  # key + (1 − m)(query − key), one pass over memory
         self.queue.key_encoder_ready.fill_(1)
 
     def _embed(self, encoder, projection, input_ids, attention_mask):

@@ -53,7 +53,8 @@ class ModelArguments:
                   "BERT-family model. Default: a tiny random BERT (the embedded demo)."},
     )
     tokenizer_name: str | None = field(
-        default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: the shipped mBERT vocabulary."}
+        default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: mBERT's vocabulary restricted "
+                                "to the pieces of the shipped sample (it tokenizes the sample exactly as mBERT)."}
     )
     objective: str = field(
         default="weam",
@@ -318,7 +319,8 @@ def main(argv=None):
         raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
     set_seed(training_args.seed)
 
-    tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or os.path.join(SAMPLE, "mbert-tokenizer")
+    # The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).
+    tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or os.path.join(SAMPLE, "demo-tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name, cache_dir=model_args.cache_dir)
     try:
         with training_args.main_process_first(desc="tokenizing and aligning"):

@@ -52,7 +52,7 @@ QA_MIN_F1 = 15.0
 
 # What both parts share: one epoch, frozen word embeddings, no checkpoints, a loss line every 10 steps.
 TRAINING = [
-    "--do_train", "--do_eval", "--num_train_epochs", "1", "--learning_rate", "1e-4", "--warmup_steps", "0.1",
+    "--do_train", "--do_eval", "--num_train_epochs", "1", "--warmup_steps", "0.1",
     "--weight_decay", "0.01", "--freeze_word_embeddings", "--seeds", "1", "--train_sampling_strategy", "group_by_length",
     "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none", "--disable_tqdm", "true",
     "--logging_steps", "10",
@@ -80,7 +80,7 @@ def bench_xnli(model_dir, work_dir):
         "--train_file", xnli_files, "--train_rows", XNLI_TRAIN_ROWS,
         "--eval_files", xnli_files, "--eval_rows", XNLI_EVAL_ROWS,
         "--train_language", "en", "--eval_languages", XNLI_LANGUAGES, "--max_seq_length", "128",
-        "--per_device_train_batch_size", "32", "--per_device_eval_batch_size", "64",
+        "--learning_rate", "1e-4", "--per_device_train_batch_size", "32", "--per_device_eval_batch_size", "64",
         *TRAINING,
     ]  # fmt: skip
     results, seconds = timed(run_xnli.main, argv)
@@ -104,7 +104,7 @@ def bench_qa(model_dir, work_dir):
         "--eval_files", f"de={SHARED / 'data' / 'mlqa' / 'dev' / 'dev-context-de-question-de.json'}",
         "--train_language", "en", "--eval_languages", "de",
         "--max_seq_length", "256", "--doc_stride", "64", "--max_answer_length", "30",
-        "--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "64",
+        "--learning_rate", "3e-4", "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "64",
         *TRAINING,
     ]  # fmt: skip
     results, seconds = timed(run_qa.main, argv)

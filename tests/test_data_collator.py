@@ -126,3 +126,13 @@ def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer):
     assert (batch["labels"] != -100).any()
     with pytest.raises(ValueError, match="word_ids"):
         DataCollatorForWeam(tokenizer, whole_word_mask=True)([{k: v for k, v in examples[0].items() if k != "word_ids"}])
+
+
+def test_demo_tokenizer_tokenizes_the_sample_exactly_as_mbert(tokenizer):
+    sample = os.path.join(os.path.dirname(TOKENIZER_DIR))
+    demo = AutoTokenizer.from_pretrained(os.path.join(sample, "demo-tokenizer"))
+    assert len(demo) < len(tokenizer) / 5
+    for name in ("tico19.en-es.es", "tico19.en-zh.zh", "tico19.en-zh.en"):
+        with open(os.path.join(sample, name), encoding="utf-8") as f:
+            for line in f:
+                assert demo.tokenize(line) == tokenizer.tokenize(line)
