@@ -15,9 +15,9 @@ import unicodedata
 from collections import Counter
 
 # Unicode categories P* plus ASCII punctuation, as MLQA's script builds it (range excludes sys.maxunicode too).
-UNICODE_PUNCTUATION = {
-    chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")
-}.union(string.punctuation)
+UNICODE_PUNCTUATION = {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}.union(
+    string.punctuation
+)
 ASCII_PUNCTUATION = set(string.punctuation)
 
 # MLQA's article patterns, verbatim; a language mapped to None has no articles to remove.

@@ -86,7 +86,11 @@ class QaArguments:
         default=128, metadata={"help": "Tokens shared by consecutive windows of a context longer than one window."}
     )
     n_best_size: int = field(
-        default=20, metadata={"help": "Best start and end positions combined into candidate answers (and answers kept in the n-best files)."}
+        default=20,
+        metadata={
+            "help": "Best start and end positions combined into candidate answers (and answers kept in the "
+            "n-best files)."
+        },
     )
     max_answer_length: int = field(default=30, metadata={"help": "Longest answer considered, in tokens."})
     answer_normalization: str | None = field(
@@ -157,7 +161,12 @@ def qa_hub_split(dataset_name, language, purpose, eval_split):
             f"unknown QA dataset {dataset_name!r}: use one of {', '.join(sorted(set(HUB_NAMES.values())))}, "
             "or local files (--train_file/--eval_files)"
         )
-    known_languages = {"squad": ("en",), "mlqa": MLQA_LANGUAGES, "xquad": XQUAD_LANGUAGES, "tydiqa": tuple(TYDIQA_LANGUAGE_NAMES)}
+    known_languages = {
+        "squad": ("en",),
+        "mlqa": MLQA_LANGUAGES,
+        "xquad": XQUAD_LANGUAGES,
+        "tydiqa": tuple(TYDIQA_LANGUAGE_NAMES),
+    }
     if language not in known_languages[benchmark]:
         raise ValueError(f"{benchmark} has no language {language!r}; it has {', '.join(known_languages[benchmark])}")
     if benchmark == "squad" or (benchmark == "mlqa" and purpose == "train" and language == "en"):
@@ -172,7 +181,9 @@ def qa_hub_split(dataset_name, language, purpose, eval_split):
             raise ValueError("XQuAD is an evaluation set only: train on SQuAD (--train_dataset_name squad)")
         return HubSplit("google/xquad", f"xquad.{language}", eval_split or "validation")
     split = "train" if purpose == "train" else eval_split or "validation"
-    return HubSplit("google-research-datasets/tydiqa", "secondary_task", split, id_prefix=f"{TYDIQA_LANGUAGE_NAMES[language]}-")
+    return HubSplit(
+        "google-research-datasets/tydiqa", "secondary_task", split, id_prefix=f"{TYDIQA_LANGUAGE_NAMES[language]}-"
+    )
 
 
 def question_comes_first(tokenizer):
@@ -234,7 +245,10 @@ def prepare_eval_features(examples, tokenizer, max_seq_length, doc_stride):
     context_index = 1 if question_comes_first(tokenizer) else 0
     windows["example_id"] = [examples["id"][e] for e in example_of_window]
     windows["offset_mapping"] = [
-        [offset if sequence_id == context_index else None for offset, sequence_id in zip(offsets, windows.sequence_ids(i))]
+        [
+            offset if sequence_id == context_index else None
+            for offset, sequence_id in zip(offsets, windows.sequence_ids(i))
+        ]
         for i, offsets in enumerate(windows["offset_mapping"])
     ]
     return windows
@@ -253,21 +267,29 @@ def main(argv=None):
     )
     setup_logging(training_args)
     check_arguments(xl_args, training_args)
-    normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(HUB_NAMES.get(xl_args.dataset_name), "mlqa")
+    normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
+        HUB_NAMES.get(xl_args.dataset_name), "mlqa"
+    )
     if training_args.do_eval:
         for language in xl_args.eval_languages:
             metrics.normalizer(normalization, language)  # an unknown language fails now, not after fine-tuning
     tokenizer = load_tokenizer(model_args)
     if not tokenizer.is_fast:
-        raise ValueError("run_qa.py maps answers to tokens with offset mappings: it needs a fast tokenizer (tokenizer.json)")
+        raise ValueError(
+            "run_qa.py maps answers to tokens with offset mappings: it needs a fast tokenizer (tokenizer.json)"
+        )
     max_seq_length = min(qa_args.max_seq_length, tokenizer.model_max_length)
     if qa_args.doc_stride >= max_seq_length:
-        raise ValueError(f"--doc_stride ({qa_args.doc_stride}) must be smaller than --max_seq_length ({max_seq_length})")
+        raise ValueError(
+            f"--doc_stride ({qa_args.doc_stride}) must be smaller than --max_seq_length ({max_seq_length})"
+        )
     windowing = {"tokenizer": tokenizer, "max_seq_length": max_seq_length, "doc_stride": qa_args.doc_stride}
 
     def read_hub(dataset_name, language, purpose):
         hub_split = qa_hub_split(dataset_name, language, purpose, xl_args.eval_split)
-        dataset = load_hub_split(hub_split, model_args.cache_dir).select_columns(["id", "context", "question", "answers"])
+        dataset = load_hub_split(hub_split, model_args.cache_dir).select_columns(
+            ["id", "context", "question", "answers"]
+        )
         return dataset.add_column("language", [language] * len(dataset)).cast(QA_FEATURES)
 
     train_features, eval_examples, eval_features = {}, {}, {}
@@ -334,7 +356,9 @@ def main(argv=None):
         return trainer.evaluate(eval_features[language], eval_examples[language], metric_key_prefix=prefix)
 
     task = f"QA ({xl_args.dataset_name or 'local files'}, {normalization} normalization)"
-    return run_experiment(task, ["f1", "exact_match"], model_args, xl_args, training_args, make_trainer, evaluate_language)
+    return run_experiment(
+        task, ["f1", "exact_match"], model_args, xl_args, training_args, make_trainer, evaluate_language
+    )
 
 
 if __name__ == "__main__":

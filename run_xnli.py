@@ -57,7 +57,10 @@ XNLI_LANGUAGES = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "t
 class XnliArguments:
     max_seq_length: int = field(
         default=128,
-        metadata={"help": "Premise and hypothesis together are truncated to this many tokens (batches are padded dynamically)."},
+        metadata={
+            "help": "Premise and hypothesis together are truncated to this many tokens (batches are padded "
+            "dynamically)."
+        },
     )
 
 
@@ -82,7 +85,9 @@ def read_xnli_tsv(path, language=None):
             )
         premise, hypothesis, label = fields
         if label not in XNLI_LABELS:
-            raise ValueError(f"{path}:{line_number}: unknown label {label!r}; XNLI labels are {', '.join(XNLI_LABELS)}")
+            raise ValueError(
+                f"{path}:{line_number}: unknown label {label!r}; XNLI labels are {', '.join(XNLI_LABELS)}"
+            )
         columns["premise"].append(premise)
         columns["hypothesis"].append(hypothesis)
         columns["label"].append(XNLI_LABELS.index(label))
@@ -94,7 +99,8 @@ def read_xnli_tsv(path, language=None):
 def read_xnli_hub(dataset_name, language, purpose, eval_split, cache_dir):
     if dataset_name not in XNLI_HUB_NAMES:
         raise ValueError(
-            f"unknown XNLI dataset {dataset_name!r}: use xnli (facebook/xnli), or local files (--train_file/--eval_files)"
+            f"unknown XNLI dataset {dataset_name!r}: use xnli (facebook/xnli), or local files "
+            "(--train_file/--eval_files)"
         )
     if language not in XNLI_LANGUAGES:
         raise ValueError(f"facebook/xnli has no language {language!r}; it has {', '.join(XNLI_LANGUAGES)}")

@@ -45,7 +45,7 @@ CODE_SWITCH_GROUP_SIZE = 3
 
 @dataclass
 class ModelArguments:
-    """Which model to fine-tune, and how (all weights, or LoRA adapters)."""
+    """Which model to fine-tune, and how: all weights, all but the word embeddings, or LoRA adapters."""
 
     model_name_or_path: str = field(
         metadata={
@@ -81,7 +81,9 @@ class ModelArguments:
             "adapters (peft) plus the task head (and BERT's pooler for XNLI). Saved models are then adapters."
         },
     )
-    lora_alpha: float = field(default=16.0, metadata={"help": "LoRA scaling alpha (the update is scaled by alpha / r)."})
+    lora_alpha: float = field(
+        default=16.0, metadata={"help": "LoRA scaling alpha (the update is scaled by alpha / r)."}
+    )
     lora_dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA adapters' input."})
     lora_target_modules: str = field(
         default="query,value",
@@ -124,7 +126,10 @@ class CrossLingualArguments:
     )
     seeds: str | None = field(
         default=None,
-        metadata={"help": "Comma-separated seeds, e.g. 1,2,3: one fine-tuning per seed, reported as mean ± std. Default: --seed."},
+        metadata={
+            "help": "Comma-separated seeds, e.g. 1,2,3: one fine-tuning per seed, reported as mean ± std. "
+            "Default: --seed."
+        },
     )
     dataset_name: str | None = field(
         default=None,
@@ -134,7 +139,8 @@ class CrossLingualArguments:
         },
     )
     train_dataset_name: str | None = field(
-        default=None, metadata={"help": "Hub dataset to train on, if not --dataset_name (e.g. squad to evaluate on xquad)."}
+        default=None,
+        metadata={"help": "Hub dataset to train on, if not --dataset_name (e.g. squad to evaluate on xquad)."},
     )
     eval_split: str | None = field(
         default=None,
@@ -170,7 +176,10 @@ class CrossLingualArguments:
     )
     save_fine_tuned_model: bool = field(
         default=True,
-        metadata={"help": "Save each fine-tuned model (or LoRA adapter) in its run folder (default; turn off with --no_save_fine_tuned_model)."},
+        metadata={
+            "help": "Save each fine-tuned model (or LoRA adapter) in its run folder (default; turn off with "
+            "--no_save_fine_tuned_model)."
+        },
     )
 
     def __post_init__(self):
@@ -184,7 +193,9 @@ class CrossLingualArguments:
             try:
                 self.seeds = [int(seed) for seed in comma_separated(self.seeds)]
             except ValueError:
-                raise ValueError(f"--seeds must be integers separated by commas, e.g. 1,2,3; got {self.seeds!r}")
+                raise ValueError(
+                    f"--seeds must be integers separated by commas, e.g. 1,2,3; got {self.seeds!r}"
+                ) from None
             if not self.seeds or len(set(self.seeds)) != len(self.seeds):
                 raise ValueError(f"--seeds must name distinct seeds, got {self.seeds}")
         for option in ("train_rows", "eval_rows"):
@@ -206,7 +217,9 @@ class CrossLingualArguments:
     def train_source(self):
         return DataSource(
             "train",
-            files=files_by_language(self.train_file, self.training_languages, "train_file") if self.train_file else None,
+            files=files_by_language(self.train_file, self.training_languages, "train_file")
+            if self.train_file
+            else None,
             dataset_name=self.train_dataset_name or self.dataset_name,
             rows=self.train_rows,
         )
@@ -245,7 +258,11 @@ def check_arguments(xl_args, training_args):
         raise ValueError("--output_dir is required: the result tables are written there")
     if not training_args.do_train and not training_args.do_eval:
         raise ValueError("nothing to do: pass --do_train and/or --do_eval")
-    if training_args.do_train and xl_args.train_file is None and (xl_args.train_dataset_name or xl_args.dataset_name) is None:
+    if (
+        training_args.do_train
+        and xl_args.train_file is None
+        and (xl_args.train_dataset_name or xl_args.dataset_name) is None
+    ):
         raise ValueError("--do_train needs training data: --train_file, or --dataset_name / --train_dataset_name")
     if training_args.do_eval and xl_args.eval_files is None and xl_args.dataset_name is None:
         raise ValueError("--do_eval needs evaluation data: --eval_files or --dataset_name")
@@ -471,7 +488,9 @@ def code_switch(translated, english, english_fields, key=None):
         english_by_key = {}
         for item in english:
             if item[key] in english_by_key:
-                raise ValueError(f"code-switching pairs items by {key!r}, but the English data repeat {key} {item[key]!r}")
+                raise ValueError(
+                    f"code-switching pairs items by {key!r}, but the English data repeat {key} {item[key]!r}"
+                )
             english_by_key[item[key]] = item
         partners = [english_by_key.get(item[key]) for item in translated]
 
@@ -479,7 +498,9 @@ def code_switch(translated, english, english_fields, key=None):
     for group, (item, partner) in enumerate(zip(translated, partners)):
         rows.append({**item, CODE_SWITCH_GROUP: group})
         if partner is not None:
-            rows.extend({**item, **{f: partner[f] for f in fields}, CODE_SWITCH_GROUP: group} for fields in english_fields)
+            rows.extend(
+                {**item, **{f: partner[f] for f in fields}, CODE_SWITCH_GROUP: group} for fields in english_fields
+            )
     unpaired = sum(partner is None for partner in partners)
     if unpaired:
         logger.warning(f"code-switching: {unpaired} of {len(translated)} items have no English partner, kept alone")
@@ -559,10 +580,17 @@ def plan_runs(xl_args, training_args):
         seed_dir = os.path.join(training_args.output_dir, f"seed-{seed}")
         if xl_args.translate_train:
             for language in xl_args.eval_languages:
-                run_args = dataclasses.replace(training_args, output_dir=os.path.join(seed_dir, f"train-{language}"), seed=seed)
+                run_args = dataclasses.replace(
+                    training_args, output_dir=os.path.join(seed_dir, f"train-{language}"), seed=seed
+                )
                 yield Run(seed, language, [language], run_args)
         else:
-            yield Run(seed, xl_args.train_language, xl_args.eval_languages, dataclasses.replace(training_args, output_dir=seed_dir, seed=seed))
+            yield Run(
+                seed,
+                xl_args.train_language,
+                xl_args.eval_languages,
+                dataclasses.replace(training_args, output_dir=seed_dir, seed=seed),
+            )
 
 
 def fine_tune(trainer, save_model):
@@ -589,7 +617,9 @@ def run_experiment(
     """
     scores = {}
     for run in plan_runs(xl_args, training_args):
-        logger.info(f"*** seed {run.seed}: train on {run.train_language}, evaluate on {', '.join(run.eval_languages)} ***")
+        logger.info(
+            f"*** seed {run.seed}: train on {run.train_language}, evaluate on {', '.join(run.eval_languages)} ***"
+        )
         trainer = make_trainer(run)
         if training_args.do_train:
             fine_tune(trainer, xl_args.save_fine_tuned_model)
@@ -599,7 +629,9 @@ def run_experiment(
                 metrics = evaluate_language(trainer, language, prefix)
                 trainer.log_metrics(prefix, metrics)
                 trainer.save_metrics(prefix, metrics)
-                scores.setdefault(run.seed, {})[language] = {name: metrics[f"{prefix}_{name}"] for name in metric_names}
+                scores.setdefault(run.seed, {})[language] = {
+                    name: metrics[f"{prefix}_{name}"] for name in metric_names
+                }
     if not training_args.do_eval:
         return None
     results = {

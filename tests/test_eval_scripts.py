@@ -18,7 +18,14 @@ import pytest
 import torch
 import yaml
 from datasets import Dataset
-from transformers import BertConfig, BertForSequenceClassification, TrainingArguments, default_data_collator
+from transformers import (
+    BertConfig,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    Trainer,
+    TrainingArguments,
+    default_data_collator,
+)
 
 import metrics
 import run_qa
@@ -26,6 +33,7 @@ import run_xnli
 import xlingual_eval
 from run_qa import prepare_eval_features, prepare_train_features, qa_hub_split, read_squad_json, tokenize_windows
 from run_xnli import read_xnli_tsv
+from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
 from xlingual_eval import (
     CODE_SWITCH_GROUP,
@@ -159,6 +167,7 @@ def test_qa_zero_shot_tydiqa_to_mlqa_with_language_aware_scores_and_frozen_word_
         "--train_file", TYDIQA_FILE, "--train_rows", ":16",
         "--eval_files", MLQA_FILES, "--eval_rows", ":8", "--eval_languages", "en,de,zh",
         "--max_seq_length", "64", "--doc_stride", "16", "--max_answer_length", "10", "--freeze_word_embeddings",
+        "--train_sampling_strategy", "group_by_length",
         "--do_train", "--do_eval", "--output_dir", out, "--per_device_train_batch_size", "16", *QUICK,
     )  # fmt: skip
 
@@ -276,7 +285,11 @@ def test_qa_translate_train_code_switched_from_the_hub_with_a_yaml_config(tiny_m
     assert results["mode"] == "translate-train" and results["code_switch"]
     assert results["columns"] == ["de", "en", "avg", "avg_without_en"]
     assert results["mean"]["f1"]["avg_without_en"] == results["mean"]["f1"]["de"]
-    assert ("facebook/mlqa", "mlqa-translate-train.de", "train") in calls and ("rajpurkar/squad", None, "train") in calls
+    assert ("facebook/mlqa", "mlqa-translate-train.de", "train") in calls and (
+        "rajpurkar/squad",
+        None,
+        "train",
+    ) in calls
     assert not (out / "seed-42" / "train-de" / "model.safetensors").exists()  # --save_fine_tuned_model false
     assert (out / "seed-42" / "train-de" / "eval_de_predictions.json").is_file()
 
@@ -305,7 +318,9 @@ def test_bad_options_fail_before_any_model_is_loaded(tmp_path):
     with pytest.raises(ValueError, match="--code_switch .* needs --translate_train"):
         run_xnli.main([*base, "--eval_languages", "en", "--code_switch", "--do_train"])
     with pytest.raises(FileNotFoundError, match="the de file .*dev-de.tsv does not exist"):
-        run_xnli.main([*base, "--eval_languages", "en,de", "--eval_files", str(tmp_path / "dev-{lang}.tsv"), "--do_eval"])
+        run_xnli.main(
+            [*base, "--eval_languages", "en,de", "--eval_files", str(tmp_path / "dev-{lang}.tsv"), "--do_eval"]
+        )
     with pytest.raises(ValueError, match="nothing to do"):
         run_xnli.main([*base, "--eval_languages", "en", "--eval_files", str(tsv)])
     with pytest.raises(ValueError, match="--do_train needs training data"):
@@ -322,7 +337,12 @@ def test_training_on_the_evaluation_rows_of_the_same_files_is_warned(tmp_path, c
     (tmp_path / "dev-en.tsv").write_text("a\tb\tneutral\n")
     files = str(tmp_path / "dev-{lang}.tsv")
     training_args = TrainingArguments(output_dir=str(tmp_path), do_train=True, do_eval=True, report_to="none")
-    for train_rows, eval_rows, warned in ((":10", "5:", True), (":10", "10:", False), ("20:", ":20", False), (None, None, True)):
+    for train_rows, eval_rows, warned in (
+        (":10", "5:", True),
+        (":10", "10:", False),
+        ("20:", ":20", False),
+        (None, None, True),
+    ):
         caplog.clear()
         xl_args = CrossLingualArguments(
             eval_languages="en", train_file=files, eval_files=files, train_rows=train_rows, eval_rows=eval_rows
@@ -341,7 +361,9 @@ def test_files_by_language_accepts_a_template_a_list_or_one_path(tmp_path):
     }
     listed = f"es={tmp_path / 'dev-es.tsv'}, de={tmp_path / 'dev-de.tsv'}"
     assert files_by_language(listed, ["de"], "eval_files") == {"de": str(tmp_path / "dev-de.tsv")}
-    assert files_by_language(str(tmp_path / "dev-de.tsv"), ["en"], "train_file") == {"en": str(tmp_path / "dev-de.tsv")}
+    assert files_by_language(str(tmp_path / "dev-de.tsv"), ["en"], "train_file") == {
+        "en": str(tmp_path / "dev-de.tsv")
+    }
     with pytest.raises(ValueError, match="gives no file for zh"):
         files_by_language(listed, ["de", "zh"], "eval_files")
     with pytest.raises(ValueError, match="names one file, but 2 languages"):
@@ -580,6 +602,35 @@ def test_qa_training_windows_point_at_the_answer_tokens():
     assert question_offsets == [None, None, None]  # only context tokens keep offsets
 
 
+def test_qa_evaluation_keeps_the_features_in_order_even_when_training_groups_by_length(tmp_path):
+    """Answers pair logits with features by position; transformers' group_by_length also sorts evaluation data."""
+    lengths = [3, 4, 5, 6, 7, 8]
+    features = Dataset.from_dict({"input_ids": [[100 + i] * n for i, n in enumerate(lengths)]})
+
+    def pad(rows):
+        longest = max(len(row["input_ids"]) for row in rows)
+        return {
+            "input_ids": torch.tensor([row["input_ids"] + [0] * (longest - len(row["input_ids"])) for row in rows])
+        }
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        train_sampling_strategy="group_by_length",
+        per_device_eval_batch_size=2,
+        report_to="none",
+    )
+    config = BertConfig(vocab_size=120, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)
+    model = BertForQuestionAnswering(config)
+
+    def order(trainer):
+        return [
+            row for batch in trainer.get_eval_dataloader(features) for row in (batch["input_ids"][:, 0] - 100).tolist()
+        ]
+
+    assert order(Trainer(model=model, args=args, data_collator=pad)) != list(range(6))  # why the override exists
+    assert order(QuestionAnsweringTrainer(model=model, args=args, data_collator=pad)) == list(range(6))
+
+
 def test_postprocessing_picks_the_best_valid_span(tmp_path):
     context = "Berlin is the capital of Germany"
     examples = Dataset.from_dict({"id": ["q"], "context": [context]})
@@ -620,7 +671,14 @@ def test_summary_and_markdown_by_hand():
     assert std["avg"] == pytest.approx(((82 + 74 + 62) / 3 - 70) / math.sqrt(2))  # of the seeds' averages
     assert std["avg_without_en"] == pytest.approx((68 - 65) / math.sqrt(2))
 
-    results = {"task": "XNLI", "model": "m", "mode": "zero-shot", "train_language": "en", "code_switch": False, "lora_r": 0}
+    results = {
+        "task": "XNLI",
+        "model": "m",
+        "mode": "zero-shot",
+        "train_language": "en",
+        "code_switch": False,
+        "lora_r": 0,
+    }
     markdown = results_markdown({**results, **summary})
     assert "| metric | en | de | zh | avg | avg w/o en |\n|---|---:|---:|---:|---:|---:|\n" in markdown
     assert "| accuracy | 81.0 ± 1.4 | 72.0 ± 2.8 | 61.0 ± 1.4 | 71.3 ± 1.9 | 66.5 ± 2.1 |" in markdown
