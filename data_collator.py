@@ -38,23 +38,34 @@ def uniform(keys: np.ndarray, stream: int, counters: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+def sentence_spans(special_tokens_mask: list[int]) -> tuple[int, int, int, int]:
+    """(S start, S end, T start, T end) of a pair: its two runs of non-special tokens. Works for any
+    tokenizer's pair template (`[CLS] S [SEP] T [SEP]`, XLM-R's `<s> S </s></s> T </s>`)."""
+    starts = [k for k, special in enumerate(special_tokens_mask) if not special and (k == 0 or special_tokens_mask[k - 1])]
+    ends = [k + 1 for k, special in enumerate(special_tokens_mask)
+            if not special and (k + 1 == len(special_tokens_mask) or special_tokens_mask[k + 1])]
+    if len(starts) != 2:
+        raise ValueError(f"expected a sentence pair (two runs of non-special tokens), found {len(starts)} run(s)")
+    return starts[0], ends[0], starts[1], ends[1]
+
+
 def swap_pair_order(example: dict) -> dict:
     """`[CLS] S [SEP] T [SEP]` -> `[CLS] T [SEP] S [SEP]`, with token types and alignment moved along.
 
     Alignment pairs stay (position in the first sentence, position in the second)."""
-    types = example["token_type_ids"]
     length = len(example["input_ids"])
-    first_sep = types.index(1) - 1 if 1 in types else length - 1
-    # new position -> old position
-    order = [0, *range(first_sep + 1, length - 1), first_sep, *range(1, first_sep), length - 1]
+    s_start, s_end, t_start, t_end = sentence_spans(example["special_tokens_mask"])
+    # new position -> old position: prefix, T, the separators between, S, suffix
+    order = [*range(s_start), *range(t_start, t_end), *range(s_end, t_start), *range(s_start, s_end), *range(t_end, length)]
     new_position = np.empty(length, dtype=np.int64)
     new_position[order] = np.arange(length)
     swapped = dict(example)
     for key in PER_TOKEN_KEYS:
         if key in example:
             swapped[key] = [example[key][old] for old in order]
-    second_start = length - first_sep  # [CLS] + T + [SEP]
-    swapped["token_type_ids"] = [0] * second_start + [1] * (length - second_start)
+    if "token_type_ids" in example:  # the first segment (prefix, T, separators) takes the first segment's type
+        types, first_segment = example["token_type_ids"], t_end - s_end + s_start
+        swapped["token_type_ids"] = [types[0]] * first_segment + [types[-1]] * (length - first_segment)
     swapped["alignment"] = [[int(new_position[j]), int(new_position[i])] for i, j in example.get("alignment", [])]
     return swapped
 
@@ -157,14 +168,16 @@ class DataCollatorForWeam:
         return torch.from_numpy(pairs)
 
     def _sentence_views(self, examples):
-        views = {}
-        for name, first in (("query", True), ("key", False)):
-            sentences = []
-            for example in examples:
-                ids, first_sep = example["input_ids"], example["special_tokens_mask"].index(1, 1)
-                sentences.append({"input_ids": ids[: first_sep + 1] if first else ids[:1] + ids[first_sep + 1 :]})
+        """Each sentence alone, wrapped in the pair's outer special tokens (`[CLS] S [SEP]`, `<s> S </s>`)."""
+        views = {"query": [], "key": []}
+        for example in examples:
+            ids = example["input_ids"]
+            s_start, s_end, t_start, t_end = sentence_spans(example["special_tokens_mask"])
+            views["query"].append({"input_ids": ids[:s_start] + ids[s_start:s_end] + ids[t_end:]})
+            views["key"].append({"input_ids": ids[:s_start] + ids[t_start:t_end] + ids[t_end:]})
+        batch = {}
+        for name, sentences in views.items():
             padded = self._pad(sentences, ("input_ids",))
-            views[f"{name}_input_ids"] = padded["input_ids"]
-            views[f"{name}_attention_mask"] = padded["attention_mask"]
-        return views
-
+            batch[f"{name}_input_ids"] = padded["input_ids"]
+            batch[f"{name}_attention_mask"] = padded["attention_mask"]
+        return batch

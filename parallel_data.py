@@ -36,8 +36,9 @@ class CorpusSpec:
 
     LOCATION is `SRC_FILE,TGT_FILE[,ALIGNMENT_FILE]` (line-aligned text, alignment in Pharaoh format),
     a `.tsv/.csv/.jsonl/.json` file, a folder written by `Dataset.save_to_disk`, or a Hub dataset
-    `NAME[:CONFIG]` (e.g. `Helsinki-NLP/europarl:de-en`). Columns of tables and datasets: one per
-    language (`en`, `de`), `source`/`target`, or a `translation` dict; optionally `alignment`.
+    `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/europarl:de-en`; `@train[:100000]`: its first 100k pairs).
+    Columns of tables and datasets: one per language (`en`, `de`), `source`/`target`, or a `translation`
+    dict; optionally `alignment`.
     """
 
     source_lang: str
@@ -157,6 +158,13 @@ def _select_columns(dataset, spec, where):
     columns = dataset.column_names
     if "translation" in columns:
         src, tgt = spec.source_lang, spec.target_lang
+        feature = (dataset.features or {}).get("translation")  # a stream may not know its features
+        languages = getattr(feature, "languages", None) or (list(feature) if isinstance(feature, dict) else None)
+        if languages is not None and not {src, tgt} <= set(languages):
+            raise ParallelDataError(
+                f"{where}: its `translation` column holds {sorted(languages)}, not both {src} and {tgt}; name the "
+                f"pair by two of those languages (e.g. `{'-'.join(sorted(languages)[:2])}={where}`)."
+            )
         dataset = dataset.map(
             lambda row: {"source": row["translation"].get(src), "target": row["translation"].get(tgt)},
             remove_columns=["translation"],
@@ -224,9 +232,11 @@ def read_corpus(spec: CorpusSpec, max_line_chars=2000, skip_invalid=False, strea
             f"{location}: unknown format; give two line-aligned files `SRC,TGT`, or a file ending in "
             f"{', '.join(TABULAR_FORMATS)}"
         )
-    else:  # a Hub dataset
+    else:  # a Hub dataset: NAME[:CONFIG][@SPLIT], e.g. Helsinki-NLP/opus-100:en-fi@train[:100000]
+        location, _, split = location.partition("@")
         name, _, config = location.partition(":")
-        dataset = datasets.load_dataset(name, config or None, split="train", streaming=streaming, cache_dir=cache_dir)
+        dataset = datasets.load_dataset(name, config or None, split=split or "train", streaming=streaming,
+                                        cache_dir=cache_dir)
     dataset = _select_columns(dataset, spec, location)
 
     def check(row, index):

@@ -75,6 +75,11 @@ class ModelArguments:
         metadata={"help": "Config settings to override, e.g. `hidden_size=64,num_hidden_layers=2` (for a new model: "
                   "on top of the tiny default)."},
     )
+    train_heads_only: bool = field(
+        default=False, metadata={"help": "Train the prediction heads only (encoder and word embeddings fixed): a warm-up "
+                                 "for a checkpoint without an MLM head (e.g. a sentence encoder such as multilingual-e5), "
+                                 "so that its random head does not disturb the encoder at the start of post-training."},
+    )
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow remote code when loading the model."})
     cache_dir: str | None = field(default=None, metadata={"help": "Where downloaded models and datasets are cached."})
 
@@ -89,7 +94,7 @@ class DataArguments:
         metadata={"help": "One corpus per language pair, as `SRC-TGT=LOCATION`. LOCATION: `SRC_FILE,TGT_FILE` "
                   "(line-aligned; a third file gives Pharaoh alignments), a .tsv/.csv/.jsonl/.json file with "
                   "columns named by language, source/target or translation, a saved dataset folder, or a Hub "
-                  "dataset `NAME[:CONFIG]`. Default: the shipped TICO-19 sample (en-es, en-zh)."},
+                  "dataset `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/opus-100:en-fi@train[:100000]`). Default: the shipped TICO-19 sample (en-es, en-zh)."},
     )
     sampling_weights: list[float] | None = field(
         default=None,
@@ -331,6 +336,8 @@ def main(argv=None):
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
     model = build_model(model_args, tokenizer, cross_lingual_weight)
+    if model_args.train_heads_only:
+        model.bert.requires_grad_(False)  # the tied decoder weight is the word embedding matrix: fixed too
     try:
         align_weight, align_loss, alignment_eval = build_alignment_tools(
             alignment_args, tokenizer, model, model_args.objective, training_args.seed, training_args.output_dir

@@ -51,9 +51,9 @@ CHANCE = 100 / 3
 QA_TRAIN_QUESTIONS = 1000
 QA_MIN_F1 = 15.0
 
-# Every run: one seed, no checkpoints or saved models, quiet logs (a loss line every 10 steps).
+# Every run: no checkpoints or saved models, quiet logs (a loss line every 10 steps).
 QUIET = [
-    "--seeds", "1", "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none",
+    "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none",
     "--disable_tqdm", "true", "--logging_steps", "10", "--per_device_eval_batch_size", "64",
 ]  # fmt: skip
 # Fine-tuning: one epoch, frozen word embeddings, batches of similar lengths (less padding).
@@ -77,15 +77,38 @@ def timed(main, argv):
     return result, {**seconds, "load_average_5min_at_end": os.getloadavg()[1]}
 
 
-def bench_xnli(model_dir, work_dir):
+def xnli_arguments(model_dir, output_dir, seeds="1"):
+    """run_xnli.py's arguments: fine-tune on English dev items 0-1999, evaluate items 2000-2489 (study.py uses them too)."""
     xnli_files = str(SHARED / "data" / "xnli" / "dev-{lang}.tsv")
-    argv = [
-        "--model_name_or_path", str(model_dir), "--output_dir", str(work_dir / "xnli"),
+    return [
+        "--model_name_or_path", str(model_dir), "--output_dir", str(output_dir),
         "--train_file", xnli_files, "--train_rows", XNLI_TRAIN_ROWS,
         "--eval_files", xnli_files, "--eval_rows", XNLI_EVAL_ROWS,
         "--train_language", "en", "--eval_languages", XNLI_LANGUAGES, "--max_seq_length", "128",
-        "--learning_rate", "1e-4", "--per_device_train_batch_size", "32", *FINE_TUNING, *QUIET,
+        "--learning_rate", "1e-4", "--per_device_train_batch_size", "32", *FINE_TUNING, *QUIET, "--seeds", seeds,
     ]  # fmt: skip
+
+
+def qa_arguments(model_dir, output_dir, eval_languages="de", seeds="1", train=True):
+    """run_qa.py's arguments: fine-tune on the first 1000 TyDiQA-GoldP English questions (unless not `train`),
+    evaluate on MLQA dev with context and question in each of `eval_languages`."""
+    mlqa_files = str(SHARED / "data" / "mlqa" / "dev" / "dev-context-{lang}-question-{lang}.json")
+    argv = [
+        "--model_name_or_path", str(model_dir), "--output_dir", str(output_dir),
+        "--eval_files", mlqa_files, "--eval_languages", eval_languages,
+        "--max_seq_length", "256", "--doc_stride", "64", "--max_answer_length", "30", *QUIET, "--seeds", seeds,
+    ]  # fmt: skip
+    if not train:
+        return [*argv, "--do_eval"]
+    return [
+        *argv, "--train_file", str(SHARED / "data" / "tydiqa" / "tydiqa.goldp.en.train.json"),
+        "--train_rows", f":{QA_TRAIN_QUESTIONS}", "--train_language", "en",
+        "--learning_rate", "2e-4", "--per_device_train_batch_size", "8", *FINE_TUNING,
+    ]  # fmt: skip
+
+
+def bench_xnli(model_dir, work_dir):
+    argv = xnli_arguments(model_dir, work_dir / "xnli")
     results, seconds = timed(run_xnli.main, argv)
     accuracy = results["mean"]["accuracy"]
     margin = 2 * math.sqrt(CHANCE / 100 * (1 - CHANCE / 100) / XNLI_EVAL_SIZE) * 100
@@ -100,19 +123,9 @@ def bench_xnli(model_dir, work_dir):
 
 
 def bench_qa(model_dir, work_dir):
-    evaluation = [
-        "--model_name_or_path", str(model_dir),
-        "--eval_files", f"de={SHARED / 'data' / 'mlqa' / 'dev' / 'dev-context-de-question-de.json'}",
-        "--eval_languages", "de", "--max_seq_length", "256", "--doc_stride", "64", "--max_answer_length", "30", *QUIET,
-    ]  # fmt: skip
     # The same model before fine-tuning (a random QA head): what "trivial" scores on this set.
-    untrained, _ = timed(run_qa.main, [*evaluation, "--do_eval", "--output_dir", str(work_dir / "qa-untrained")])
-    argv = [
-        *evaluation, "--output_dir", str(work_dir / "qa"),
-        "--train_file", str(SHARED / "data" / "tydiqa" / "tydiqa.goldp.en.train.json"),
-        "--train_rows", f":{QA_TRAIN_QUESTIONS}", "--train_language", "en",
-        "--learning_rate", "2e-4", "--per_device_train_batch_size", "8", *FINE_TUNING,
-    ]  # fmt: skip
+    untrained, _ = timed(run_qa.main, qa_arguments(model_dir, work_dir / "qa-untrained", train=False))
+    argv = qa_arguments(model_dir, work_dir / "qa")
     results, seconds = timed(run_qa.main, argv)
     f1, untrained_f1 = results["mean"]["f1"]["de"], untrained["mean"]["f1"]["de"]
     return {

@@ -4,7 +4,7 @@ import os
 
 import pytest
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, XLMRobertaTokenizer
 
 from data_collator import DataCollatorForWeam, swap_pair_order
 
@@ -17,7 +17,8 @@ def tokenizer():
 
 
 def make_example(tokenizer, source_words, target_words, links):
-    encoding = tokenizer(source_words, target_words, is_split_into_words=True, return_special_tokens_mask=True)
+    encoding = tokenizer(source_words, target_words, is_split_into_words=True, return_special_tokens_mask=True,
+                         return_token_type_ids=True)
     return {
         "input_ids": encoding["input_ids"],
         "token_type_ids": encoding["token_type_ids"],
@@ -39,6 +40,26 @@ def test_swap_moves_tokens_types_and_alignment(tokenizer):
         assert {ids[i], ids[j]} == {swapped["input_ids"][new_i], swapped["input_ids"][new_j]}
         assert swapped["token_type_ids"][new_i] == 0 and swapped["token_type_ids"][new_j] == 1
     assert swap_pair_order(swapped)["input_ids"] == ids
+
+
+def test_swap_and_sentence_views_with_an_xlm_r_pair_template():
+    """XLM-R-style tokenizers (multilingual-e5) write `<s> S </s></s> T </s>` with all token types 0."""
+    vocab = ["<s>", "<pad>", "</s>", "<unk>", "▁the", "▁house", "▁das", "▁große", "▁Haus", "<mask>"]
+    tokenizer = XLMRobertaTokenizer(vocab=[(piece, 0.0 if piece[0] == "<" else -1.0) for piece in vocab])
+    example = make_example(tokenizer, ["the", "house"], ["das", "große", "Haus"], [[1, 5], [2, 7]])
+    swapped = swap_pair_order(example)
+    assert tokenizer.convert_ids_to_tokens(swapped["input_ids"]) == [
+        "<s>", "▁das", "▁große", "▁Haus", "</s>", "</s>", "▁the", "▁house", "</s>"
+    ]
+    assert swapped["token_type_ids"] == [0] * 9
+    assert swapped["alignment"] == [[1, 6], [3, 7]]  # (first sentence, second sentence): das-the, Haus-house
+    batch = DataCollatorForWeam(tokenizer, sentence_views=True)([example, swapped])
+    views = [tokenizer.convert_ids_to_tokens(row[mask.bool()]) for name in ("query", "key")
+             for row, mask in zip(batch[f"{name}_input_ids"], batch[f"{name}_attention_mask"])]
+    assert views == [
+        ["<s>", "▁the", "▁house", "</s>"], ["<s>", "▁das", "▁große", "▁Haus", "</s>"],
+        ["<s>", "▁das", "▁große", "▁Haus", "</s>"], ["<s>", "▁the", "▁house", "</s>"],
+    ]
 
 
 def test_batch_form(tokenizer):

@@ -106,6 +106,24 @@ def test_tables_and_translation_column(tokenizer, tmp_path):
     assert report.used == 1
 
 
+def test_hub_dataset_name_config_and_split(tokenizer, tmp_path, monkeypatch):
+    """The Hub path (offline here): NAME:CONFIG@SPLIT reaches `datasets.load_dataset` as it should."""
+    calls = []
+
+    def load_dataset(name, config, split, **kwargs):
+        calls.append((name, config, split))
+        pairs = [{"en": "a house", "fi": "talo"}, {"en": "the cat", "fi": "kissa"}]
+        return datasets.Dataset.from_dict({"translation": pairs})
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    dataset, report = load(tokenizer, "en-fi=Helsinki-NLP/opus-100:en-fi@train[:2]", tmp_path)
+    assert calls == [("Helsinki-NLP/opus-100", "en-fi", "train[:2]")]
+    assert report.used == 2 and len(dataset) == 2
+    with pytest.raises(ParallelDataError, match=r"holds \['en', 'fi'\], not both en and de"):
+        load(tokenizer, "en-de=Helsinki-NLP/opus-100:en-fi", tmp_path)
+    assert calls[-1] == ("Helsinki-NLP/opus-100", "en-fi", "train")
+
+
 BAD_INPUTS = {
     # name: (files to write, the error it must give, skippable)
     "empty side": ({"x.en": ["a b", "c d"], "x.de": ["a b", "  "]}, r"x.de:2: empty target side", True),

@@ -252,3 +252,15 @@ def test_align_mlm_trains_saves_its_dictionary_and_reports_diagnostics(tmp_path)
     held_out = [entry for entry in log if "eval_dict_p@1" in entry]
     assert held_out and 0 <= held_out[-1]["eval_dict_input_p@1"] <= 1
     assert 0 < len(saved["pairs"]) < len(words)  # the held-out source words are not trained on
+
+
+def test_train_heads_only_leaves_the_encoder_and_word_embeddings_unchanged(tmp_path):
+    data = [f"en-es={slice_corpus(tmp_path, f'{SAMPLE}/tico19.en-es.en', f'{SAMPLE}/tico19.en-es.es')}"]
+    start, warmed = tmp_path / "start", tmp_path / "warmed"
+    train(tmp_path, start, data, "--max_steps", "1", "--save_strategy", "no")
+    train(tmp_path, warmed, data, "--model_name_or_path", str(start), "--trust_remote_code", "true",
+          "--train_heads_only", "true", "--max_steps", "2", "--save_strategy", "no", "--learning_rate", "1e-2")
+    with safe_open(str(start / "model.safetensors"), "pt") as before, safe_open(str(warmed / "model.safetensors"), "pt") as after:
+        changed = {key for key in before.keys() if not torch.equal(before.get_tensor(key), after.get_tensor(key))}
+    assert changed and all(key.startswith(("cls.", "cross_lingual_")) for key in changed), changed
+    assert "cls.predictions.transform.dense.weight" in changed and "cross_lingual_transform.weight" in changed

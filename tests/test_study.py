@@ -1,0 +1,67 @@
+"""study/run_study.py's own logic: what counts as the same sentence, the held-out filter with its
+report, and reading the evaluation outputs into the table."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
+import run_study  # noqa: E402
+from xlingual_eval import summarize  # noqa: E402
+
+
+def test_sentence_key_matches_tokenized_copies_only():
+    key = run_study.sentence_key
+    assert key("Where's the station?") == key("where ' s the station ?") == "wheresthestation"
+    assert key("Wo ist der Bahnhof?") != key("Wo ist der Bahnhof 2?")
+    assert key("我们走吧。") == key("我们 走 吧 。")
+    assert key(" ... ") == ""
+
+
+def test_prepare_data_removes_held_out_sentences_and_reports_every_pair(tmp_path, monkeypatch):
+    corpus = tmp_path / "xx-en"
+    corpus.mkdir()
+    english = ["The house is big.", "A test sentence.", "A test sentence.", "", "Held out here.", "Fine."]
+    other = ["Das Haus ist groß.", "Ein Testsatz.", "Ein Testsatz.", "Leer.", "Zurückgehalten.", "Gut."]
+    (corpus / "news.eng").write_text("".join(f"{line}\n" for line in english), encoding="utf-8")
+    (corpus / "news.deu").write_text("".join(f"{line}\n" for line in other), encoding="utf-8")
+    monkeypatch.setattr(run_study, "PARALLEL", tmp_path)
+    monkeypatch.setattr(run_study, "SOURCES", {"en-de": ("xx-en", ["news"], "deu")})
+    # the evaluation set holds a tokenized copy of one English side
+    monkeypatch.setattr(run_study, "evaluation_sentences", lambda: {"XNLI dev": {run_study.sentence_key("held out here .")}})
+    args = run_study.StudyArguments(pairs_per_language=3, work_dir=tmp_path / "work")
+    specs = run_study.prepare_data(args, tmp_path / "work" / "data")
+    assert specs == [f"en-de={tmp_path}/work/data/en-de.en,{tmp_path}/work/data/en-de.de"]
+    report = json.loads((tmp_path / "work" / "data" / "overlap.json").read_text())["en-de"]
+    assert report == {"read": 6, "duplicate": 1, "empty or over 400 characters": 1, "in XNLI dev": 1,
+                      "clean": 3, "sampled": 3}
+    assert report["read"] == report["duplicate"] + report["empty or over 400 characters"] + report["in XNLI dev"] + report["clean"]
+    sampled = (tmp_path / "work" / "data" / "en-de.en").read_text(encoding="utf-8").splitlines()
+    assert sorted(sampled) == ["A test sentence.", "Fine.", "The house is big."]
+    german = (tmp_path / "work" / "data" / "en-de.de").read_text(encoding="utf-8").splitlines()
+    assert dict(zip(sampled, german))["Fine."] == "Gut."  # the sides stay paired
+    args.pairs_per_language = 4
+    (tmp_path / "work" / "data" / "overlap.json").unlink()
+    with pytest.raises(SystemExit, match="only 3 pairs left"):
+        run_study.prepare_data(args, tmp_path / "work" / "data")
+
+
+def test_read_scores_averages_dictionaries_and_takes_mean_and_std_over_seeds(tmp_path):
+    (tmp_path / "alignment").mkdir()
+    metrics = {"dictionary/en-de/input/p@1": 60.0, "dictionary/en-es/input/p@1": 70.0,
+               "dictionary/en-de/layer8/p@1": 80.0, "dictionary/en-de/input/p@5": 99.0,
+               "tatoeba/avg": 90.0, "alignment/test.de-en/aer": 20.0}
+    (tmp_path / "alignment" / "alignment_eval.json").write_text(
+        json.dumps({"metrics": {name: {"model": value} for name, value in metrics.items()}}))
+    (tmp_path / "xnli").mkdir()
+    by_seed = {seed: {lang: {"accuracy": acc + shift} for lang, acc in zip(("en", "de", "es", "zh"), (50, 40, 44, 42))}
+               for seed, shift in ((1, 0.0), (2, 2.0))}
+    (tmp_path / "xnli" / "results.json").write_text(json.dumps(summarize(by_seed, ["en", "de", "es", "zh"], ["accuracy"])))
+    scores = run_study.read_scores(tmp_path)
+    assert scores["dict input"] == (65.0, None) and scores["dict L8"] == (80.0, None)
+    assert scores["Tatoeba"] == (90.0, None) and scores["AER"] == (20.0, None)
+    assert scores["XNLI de"] == (41.0, pytest.approx(2 ** 0.5))
+    assert scores["XNLI avg"][0] == pytest.approx((40 + 44 + 42) / 3 + 1)  # de, es, zh: not English
+    assert not any(name.startswith("MLQA") for name in scores)  # QA was not run
