@@ -275,21 +275,54 @@ def format_cell(mean, std):
     return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
 
 
+def table(scores, keep):
+    """Markdown rows: one per model, the columns every model has that `keep` accepts."""
+    columns = [column for column in scores[BASELINE] if keep(column) and all(column in s for s in scores.values())]
+    rows = [f"| model | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
+    rows += [f"| {name} | " + " | ".join(format_cell(*model[c]) for c in columns) + " |" for name, model in scores.items()]
+    return rows
+
+
+def difference_table(scores, xnli_seed_count):
+    columns = [c for c in ("XNLI avg", "MLQA F1 avg", "MLQA EM avg", "Tatoeba", "dict input", "dict L8", "AER")
+               if all(c in s for s in scores.values())]
+    rows = [f"| objective | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
+    for name, model in scores.items():
+        if name == BASELINE:
+            continue
+        cells = []
+        for column in columns:
+            (mean, std), (base_mean, base_std) = model[column], scores[BASELINE][column]
+            cell = f"{mean - base_mean:+.1f}"
+            if std is not None and base_std is not None:
+                cell += f" ± {((std**2 + base_std**2) / xnli_seed_count) ** 0.5:.1f}"
+            cells.append(cell)
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def write_report(args, scores, overlap, stage_seconds, command):
     wall_seconds = sum(stage_seconds.values())
-    names = list(scores)
-    columns = [c for c in scores[BASELINE] if all(c in s for s in scores.values())]
     lines = [
         "# Study: alignment objectives on multilingual-e5-small, side by side",
         "",
         f"Produced by `{command}` in {wall_seconds / 60:.0f} minutes of wall time on a 2-core CPU "
         f"({time.strftime('%Y-%m-%d')}). Every figure is as measured; nothing was tuned on these test sets.",
         "",
-        "| model | " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * len(columns),
+        "**Zero-shot transfer** (fine-tuned on English only):",
+        "",
+        *table(scores, lambda column: column.startswith(("XNLI", "MLQA F1")) or column == "MLQA EM avg"),
+        "",
+        "**Alignment diagnostics** (no fine-tuning):",
+        "",
+        *table(scores, lambda column: column in ("dict input", "dict L8", "Tatoeba", "AER")),
+        "",
+        "**Change from the baseline** (objective − baseline; for XNLI, ± is the standard error of the "
+        "difference of two seed means, and a change smaller than about twice it is noise; AER: negative is "
+        "better):",
+        "",
+        *difference_table(scores, len(args.xnli_seeds.split(","))),
     ]
-    for name in names:
-        lines.append(f"| {name} | " + " | ".join(format_cell(*scores[name][c]) for c in columns) + " |")
     xnli_seeds = args.xnli_seeds.split(",")
     lines += [
         "",
@@ -346,7 +379,8 @@ def plot(scores, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [c for c in ("XNLI avg", "MLQA F1 avg", "Tatoeba", "dict input", "dict L8", "AER") if c in scores[BASELINE]]
+    panels = [c for c in ("XNLI avg", "MLQA F1 avg", "Tatoeba", "dict input", "dict L8", "AER")
+              if all(c in model for model in scores.values())]
     figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
     names = list(scores)
     colors = plt.cm.tab10(range(len(names)))

@@ -65,3 +65,13 @@ def test_read_scores_averages_dictionaries_and_takes_mean_and_std_over_seeds(tmp
     assert scores["XNLI de"] == (41.0, pytest.approx(2 ** 0.5))
     assert scores["XNLI avg"][0] == pytest.approx((40 + 44 + 42) / 3 + 1)  # de, es, zh: not English
     assert not any(name.startswith("MLQA") for name in scores)  # QA was not run
+
+
+def test_difference_table_against_a_hand_computation():
+    scores = {
+        "baseline": {"XNLI avg": (46.0, 1.2), "Tatoeba": (87.4, None), "AER": (22.6, None)},
+        "weam": {"XNLI avg": (47.0, 0.5), "Tatoeba": (86.0, None), "AER": (21.0, None)},
+    }
+    rows = run_study.difference_table(scores, xnli_seed_count=2)
+    # sqrt((0.5² + 1.2²) / 2) = 0.919...
+    assert rows == ["| objective | XNLI avg | Tatoeba | AER |", "|---|---:|---:|---:|", "| weam | +1.0 ± 0.9 | -1.4 | -1.6 |"]
