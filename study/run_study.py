@@ -335,6 +335,8 @@ def write_report(args, scores, overlap, stage_seconds, command):
         "",
         "![the study's figures](study.png)",
         "",
+        "(The plot's axes are zoomed to the range of the values, not started at zero; error bars: seed std.)",
+        "",
         "## What was run",
         "",
         f"- Encoder: intfloat/multilingual-e5-small (12 layers, hidden 384, 250k XLM-R vocabulary), untouched = "
