@@ -301,6 +301,30 @@ def difference_table(scores, xnli_seed_count):
     return rows
 
 
+def summary(scores, xnli_seed_count):
+    """One sentence per transfer task, from the figures: which objectives beat the baseline, and by how much."""
+    sentences = []
+    for column, noise_known in (("XNLI avg", True), ("MLQA F1 avg", False)):
+        if not all(column in model for model in scores.values()):
+            continue
+        (base_mean, base_std), objectives = scores[BASELINE][column], [n for n in scores if n != BASELINE]
+        changes = {name: scores[name][column][0] - base_mean for name in objectives}
+        if noise_known:  # beyond twice the standard error of the difference of seed means
+            errors = {n: ((scores[n][column][1] ** 2 + base_std**2) / xnli_seed_count) ** 0.5 for n in objectives}
+            better = [n for n in objectives if changes[n] > 2 * errors[n]]
+            worse = [n for n in objectives if changes[n] < -2 * errors[n]]
+        else:
+            better = [n for n in objectives if changes[n] > 0]
+            worse = [n for n in objectives if changes[n] < 0]
+        best = max(objectives, key=changes.get)
+        sentences.append(
+            f"{column}: {', '.join(better) or 'no objective'} above the untouched encoder"
+            f"{'' if noise_known else ' (one seed: noise unmeasured)'}, {', '.join(worse) or 'none'} below it; "
+            f"the best objective is {best} ({changes[best]:+.1f})."
+        )
+    return "**In short**: " + " ".join(sentences)
+
+
 def write_report(args, scores, overlap, stage_seconds, command):
     wall_seconds = sum(stage_seconds.values())
     lines = [
@@ -322,6 +346,8 @@ def write_report(args, scores, overlap, stage_seconds, command):
         "better):",
         "",
         *difference_table(scores, len(args.xnli_seeds.split(","))),
+        "",
+        summary(scores, len(args.xnli_seeds.split(","))),
     ]
     xnli_seeds = args.xnli_seeds.split(",")
     lines += [
@@ -405,7 +431,7 @@ def main(argv=None):
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     if not (SHARED / "data").is_dir():
         sys.exit(f"{SHARED} is missing: the study needs its data and tools")
-    command = "python study/run_study.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = shlex.join(["python", "study/run_study.py", *(sys.argv[1:] if argv is None else argv)])
     baseline = ensure_model(args.model_dir)
     specs = prepare_data(args, args.work_dir / "data")
     models = args.work_dir / "models"

@@ -75,3 +75,16 @@ def test_difference_table_against_a_hand_computation():
     rows = run_study.difference_table(scores, xnli_seed_count=2)
     # sqrt((0.5² + 1.2²) / 2) = 0.919...
     assert rows == ["| objective | XNLI avg | Tatoeba | AER |", "|---|---:|---:|---:|", "| weam | +1.0 ± 0.9 | -1.4 | -1.6 |"]
+
+
+def test_summary_counts_only_changes_beyond_the_noise():
+    scores = {
+        "baseline": {"XNLI avg": (46.0, 1.0), "MLQA F1 avg": (20.0, None)},
+        "weam": {"XNLI avg": (48.0, 0.0), "MLQA F1 avg": (21.0, None)},  # +2.0, noise sqrt(1/2) = 0.71: above
+        "tlm": {"XNLI avg": (45.0, 0.0), "MLQA F1 avg": (19.0, None)},  # -1.0 < 2 x 0.71: noise
+    }
+    assert run_study.summary(scores, xnli_seed_count=2) == (
+        "**In short**: XNLI avg: weam above the untouched encoder, none below it; the best objective is weam (+2.0). "
+        "MLQA F1 avg: weam above the untouched encoder (one seed: noise unmeasured), tlm below it; the best "
+        "objective is weam (+1.0)."
+    )
