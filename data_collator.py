@@ -173,8 +173,8 @@ class DataCollatorForWeam:
         for example in examples:
             ids = example["input_ids"]
             s_start, s_end, t_start, t_end = sentence_spans(example["special_tokens_mask"])
-            views["query"].append({"input_ids": ids[:s_start] + ids[s_start:s_end] + ids[t_end:]})
-            views["key"].append({"input_ids": ids[:s_start] + ids[t_start:t_end] + ids[t_end:]})
+            views["query"].append({"input_ids": ids[:s_end] + ids[t_end:]})  # prefix, S, suffix
+            views["key"].append({"input_ids": ids[:s_start] + ids[t_start:]})  # prefix, T, suffix
         batch = {}
         for name, sentences in views.items():
             padded = self._pad(sentences, ("input_ids",))

@@ -94,7 +94,8 @@ class DataArguments:
         metadata={"help": "One corpus per language pair, as `SRC-TGT=LOCATION`. LOCATION: `SRC_FILE,TGT_FILE` "
                   "(line-aligned; a third file gives Pharaoh alignments), a .tsv/.csv/.jsonl/.json file with "
                   "columns named by language, source/target or translation, a saved dataset folder, or a Hub "
-                  "dataset `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/opus-100:en-fi@train[:100000]`). Default: the shipped TICO-19 sample (en-es, en-zh)."},
+                  "dataset `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/opus-100:en-fi@train[:100000]`). Default: "
+                  "the shipped TICO-19 sample (en-es, en-zh)."},
     )
     sampling_weights: list[float] | None = field(
         default=None,

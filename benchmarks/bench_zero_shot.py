@@ -78,7 +78,7 @@ def timed(main, argv):
 
 
 def xnli_arguments(model_dir, output_dir, seeds="1"):
-    """run_xnli.py's arguments: fine-tune on English dev items 0-1999, evaluate items 2000-2489 (study.py uses them too)."""
+    """run_xnli.py's arguments: fine-tune on English dev items 0-1999, evaluate items 2000-2489 (study/run_study.py uses them too)."""
     xnli_files = str(SHARED / "data" / "xnli" / "dev-{lang}.tsv")
     return [
         "--model_name_or_path", str(model_dir), "--output_dir", str(output_dir),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The toolkit's small-scale study: every objective on a real multilingual encoder, side by side.
 
-    python study/run_study.py            # about 2 hours on a 2-core CPU; writes docs/study.md and docs/study.png
+    python study/run_study.py            # about 100 minutes on a 2-core CPU; writes docs/study.md and docs/study.png
 
 1. data      Parallel en-de, en-es and en-zh sentences from ../shared/data/parallel (WMT news test sets and
              TICO-19; Tatoeba is left out: the retrieval test is Tatoeba), with every pair removed whose
@@ -21,8 +21,10 @@
              benchmarks/bench_zero_shot.py.
 5. report    One Markdown table and one plot in --docs_dir, with the command, the sizes and the wall time.
 
-Every stage writes its result into --work_dir and is skipped when run again: an interrupted study resumes
-where it stopped (delete a stage's folder to redo it). Each stage's log is in WORK_DIR/logs.
+Every stage writes its result into --work_dir and is skipped when run again with the same settings: an
+interrupted study resumes where it stopped, and a stage whose settings or inputs changed (a redone stage
+before it) runs again. Each stage's log is in WORK_DIR/logs, its settings and wall time in
+WORK_DIR/stages.json.
 """
 
 import json
@@ -58,7 +60,7 @@ XNLI_LANGUAGES = ("en", "de", "es", "zh")
 TRANSFER_LANGUAGES = ("de", "es", "zh")
 TATOEBA_LANGUAGES = ("deu", "spa", "cmn")
 DICTIONARIES = [SHARED / "data" / "dictionaries" / f"en-{language}.dict" for language in TRANSFER_LANGUAGES]
-GOLD_ALIGNMENTS = f"{SHARED / 'data' / 'alignment-gold' / 'test.de-en'}:{SHARED / 'data' / 'alignment-gold' / 'deen.talp'}"
+GOLD_TEST, GOLD_TALP = SHARED / "data" / "alignment-gold" / "test.de-en", SHARED / "data" / "alignment-gold" / "deen.talp"
 BASELINE = "baseline"
 
 
@@ -81,18 +83,46 @@ class StudyArguments:
     ppa_queue_size: int = field(default=1024, metadata={"help": "PPA's MoCo queue (the paper's 32k exceeds the "
                                                         "pairs this budget sees)."})
     xnli_seeds: str = field(default="1,2", metadata={"help": "Fine-tuning seeds of zero-shot XNLI."})
-    qa: bool = field(default=True, metadata={"help": "Also zero-shot QA (about 8 minutes per model; --no_qa: skip)."})
+    qa: bool = field(default=True, metadata={"help": "Also zero-shot QA (about 6 minutes per model; --no_qa: skip)."})
     seed: int = field(default=42, metadata={"help": "Seed of the data sample, post-training and dictionary split."})
 
 
-def run_stage(name, script, argv, work_dir, done_file):
-    """Run `script argv` in a fresh process (its log in WORK_DIR/logs/NAME.log) unless `done_file` exists."""
-    if done_file.exists():
-        print(f"[{name}] done before: {done_file}")
+def stage_done(work_dir, name, settings, done_file):
+    """Whether a stage already ran with these settings (a stage run with others, or on older inputs, runs again)."""
+    record = read_stages(work_dir).get(name)
+    if not done_file.exists() or record is None:
+        return False
+    if record["settings"] != settings:
+        changed = sorted(set(map(str, settings)) ^ set(map(str, record["settings"])))
+        print(f"[{name}] settings or inputs changed since {done_file} was made ({changed}): running again")
+        return False
+    print(f"[{name}] done before: {done_file}")
+    return True
+
+
+def read_stages(work_dir):
+    """{stage: {"settings": [...], "seconds": wall time}} of the stages that finished (WORK_DIR/stages.json)."""
+    path = work_dir / "stages.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def record_stage(work_dir, name, settings, seconds):
+    print(f"[{name}] {seconds:.0f} s", flush=True)
+    stages = read_stages(work_dir)
+    stages[name] = {"settings": settings, "seconds": round(seconds)}
+    (work_dir / "stages.json").write_text(json.dumps(stages, indent=2) + "\n")
+
+
+def run_stage(name, script, argv, work_dir, done_file, inputs):
+    """Run `script argv` in a fresh process (its log in WORK_DIR/logs/NAME.log) unless it ran before with the
+    same arguments on the same `inputs` (files made by earlier stages: a redone stage redoes what follows)."""
+    argv = [*map(str, argv)]
+    settings = [*argv, *(f"input {path} modified {path.stat().st_mtime_ns}" for path in inputs)]
+    if stage_done(work_dir, name, settings, done_file):
         return
     log_path = work_dir / "logs" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(REPO / script), *map(str, argv)]
+    command = [sys.executable, str(REPO / script), *argv]
     print(f"[{name}] {time.strftime('%H:%M:%S')} running; log: {log_path}", flush=True)
     start = time.time()
     with open(log_path, "w") as log:
@@ -102,17 +132,7 @@ def run_stage(name, script, argv, work_dir, done_file):
     if result.returncode != 0 or not done_file.exists():
         tail = "".join(log_path.read_text(errors="replace").splitlines(keepends=True)[-30:])
         sys.exit(f"[{name}] failed (exit {result.returncode}); the end of {log_path}:\n{tail}")
-    record_seconds(work_dir, name, time.time() - start)
-
-
-def record_seconds(work_dir, name, seconds):
-    """Adds a stage's wall time to WORK_DIR/stage_seconds.json (the report's total: resumed runs add up)."""
-    print(f"[{name}] {seconds:.0f} s", flush=True)
-    timings_path = work_dir / "stage_seconds.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    timings[name] = round(seconds)
-    timings_path.write_text(json.dumps(timings, indent=2) + "\n")
-    return timings
+    record_stage(work_dir, name, settings, time.time() - start)
 
 
 # ----------------------------------------------------------------------------- 1. data
@@ -147,7 +167,7 @@ def evaluation_sentences():
             tatoeba.update(map(sentence_key, read_lines(path)))
     sets["Tatoeba retrieval"] = tatoeba
     gold = set()
-    for line in read_lines(GOLD_ALIGNMENTS.split(":")[0]):
+    for line in read_lines(GOLD_TEST):
         gold.update(map(sentence_key, line.split("|||")))
     sets["gold word alignments"] = gold
     return {name: keys - {""} for name, keys in sets.items()}
@@ -157,8 +177,8 @@ def prepare_data(args, data_dir):
     """Write WORK_DIR/data/en-xx.{en,xx} (the sampled pairs) and overlap.json; return the corpus specs."""
     report_path = data_dir / "overlap.json"
     specs = [f"{pair}={data_dir / pair}.en,{data_dir / pair}.{pair[3:]}" for pair in SOURCES]
-    if report_path.exists():
-        print(f"[data] done before: {report_path}")
+    settings = [f"pairs_per_language={args.pairs_per_language}", f"seed={args.seed}"]
+    if stage_done(data_dir.parent, "data", settings, report_path):
         return specs
     start = time.time()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +215,7 @@ def prepare_data(args, data_dir):
         report[pair] = {**counts, "clean": len(available), "sampled": len(sample)}
         print(f"[data] {pair}: {report[pair]}")
     report_path.write_text(json.dumps(report, indent=2) + "\n")
-    record_seconds(data_dir.parent, "data", time.time() - start)
+    record_stage(data_dir.parent, "data", settings, time.time() - start)
     return specs
 
 
@@ -226,18 +246,18 @@ def evaluate(args, name, model_dir, eval_dir):
         f"{name}-alignment", "run_alignment_eval.py",
         ["--model", model_dir, "--output_dir", eval_dir / "alignment", "--dictionary", *DICTIONARIES,
          "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", ",".join(TATOEBA_LANGUAGES),
-         "--gold_alignments", GOLD_ALIGNMENTS, "--seed", args.seed],
-        args.work_dir, eval_dir / "alignment" / "alignment_eval.json",
+         "--gold_alignments", f"{GOLD_TEST}:{GOLD_TALP}", "--seed", args.seed],
+        args.work_dir, eval_dir / "alignment" / "alignment_eval.json", [model_dir / "model.safetensors"],
     )  # fmt: skip
     run_stage(
         f"{name}-xnli", "run_xnli.py", [*xnli_arguments(model_dir, eval_dir / "xnli", args.xnli_seeds), *remote_code],
-        args.work_dir, eval_dir / "xnli" / "results.json",
+        args.work_dir, eval_dir / "xnli" / "results.json", [model_dir / "model.safetensors"],
     )
     if args.qa:
         run_stage(
             f"{name}-qa", "run_qa.py",
             [*qa_arguments(model_dir, eval_dir / "qa", ",".join(TRANSFER_LANGUAGES)), *remote_code],
-            args.work_dir, eval_dir / "qa" / "results.json",
+            args.work_dir, eval_dir / "qa" / "results.json", [model_dir / "model.safetensors"],
         )
 
 
@@ -393,10 +413,10 @@ def write_report(args, scores, overlap, stage_seconds, command):
     ]
     args.docs_dir.mkdir(parents=True, exist_ok=True)
     (args.docs_dir / "study.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (args.docs_dir / "study.json").write_text(
-        json.dumps({"command": command, "wall_seconds": wall_seconds, "stage_seconds": stage_seconds, "settings": {k: str(v) for k, v in
-                    asdict(args).items()}, "overlap": overlap, "scores": scores}, indent=2) + "\n"
-    )
+    settings = {key: str(value) for key, value in asdict(args).items()}
+    report = {"command": command, "wall_seconds": wall_seconds, "stage_seconds": stage_seconds, "settings": settings,
+              "overlap": overlap, "scores": scores}
+    (args.docs_dir / "study.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(scores, args.docs_dir / "study.png")
     print("\n".join(lines))
 
@@ -409,10 +429,10 @@ def plot(scores, path):
 
     panels = [c for c in ("XNLI avg", "MLQA F1 avg", "Tatoeba", "dict input", "dict L8", "AER")
               if all(c in model for model in scores.values())]
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
     names = list(scores)
     colors = plt.cm.tab10(range(len(names)))
-    for axis, column in zip(axes, panels):
+    for axis, column in zip(axes[0], panels):
         means = [scores[name][column][0] for name in names]
         errors = [scores[name][column][1] or 0 for name in names]
         bars = axis.bar(range(len(names)), means, yerr=errors, color=colors, capsize=3)
@@ -434,13 +454,14 @@ def main(argv=None):
     command = shlex.join(["python", "study/run_study.py", *(sys.argv[1:] if argv is None else argv)])
     baseline = ensure_model(args.model_dir)
     specs = prepare_data(args, args.work_dir / "data")
+    data_report = args.work_dir / "data" / "overlap.json"  # written after the data: its time stamps them
     models = args.work_dir / "models"
     warm = models / "heads-warmed"
     run_stage(
         "warm-up", "run_pretrain.py",
         [*post_training_arguments(args, specs, "weam", warm, baseline, args.warmup_head_steps),
          "--train_heads_only", "true", "--learning_rate", 5e-4],
-        args.work_dir, warm / "model.safetensors",
+        args.work_dir, warm / "model.safetensors", [data_report, baseline / "model.safetensors"],
     )  # fmt: skip
     trained = {BASELINE: baseline}
     for objective in args.objectives.split(","):
@@ -449,14 +470,14 @@ def main(argv=None):
             objective, "run_pretrain.py",
             [*post_training_arguments(args, specs, objective, trained[objective], warm, args.steps),
              "--learning_rate", args.learning_rate],
-            args.work_dir, trained[objective] / "model.safetensors",
+            args.work_dir, trained[objective] / "model.safetensors", [data_report, warm / "model.safetensors"],
         )  # fmt: skip
     scores = {}
     for name, model_dir in trained.items():
         evaluate(args, name, model_dir, args.work_dir / "eval" / name)
         scores[name] = read_scores(args.work_dir / "eval" / name)
-    overlap = json.loads((args.work_dir / "data" / "overlap.json").read_text())
-    stage_seconds = json.loads((args.work_dir / "stage_seconds.json").read_text())
+    overlap = json.loads(data_report.read_text())
+    stage_seconds = {name: record["seconds"] for name, record in read_stages(args.work_dir).items()}
     write_report(args, scores, overlap, stage_seconds, command)
 
 

@@ -60,6 +60,9 @@ def test_swap_and_sentence_views_with_an_xlm_r_pair_template():
         ["<s>", "▁the", "▁house", "</s>"], ["<s>", "▁das", "▁große", "▁Haus", "</s>"],
         ["<s>", "▁das", "▁große", "▁Haus", "</s>"], ["<s>", "▁the", "▁house", "</s>"],
     ]
+    single = tokenizer(["the", "house"], is_split_into_words=True, return_special_tokens_mask=True)
+    with pytest.raises(ValueError, match="expected a sentence pair .* found 1 run"):
+        swap_pair_order({"input_ids": single["input_ids"], "special_tokens_mask": single["special_tokens_mask"]})
 
 
 def test_batch_form(tokenizer):

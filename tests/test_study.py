@@ -2,6 +2,7 @@
 report, and reading the evaluation outputs into the table."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -88,3 +89,29 @@ def test_summary_counts_only_changes_beyond_the_noise():
         "MLQA F1 avg: weam above the untouched encoder (one seed: noise unmeasured), tlm below it; the best "
         "objective is weam (+1.0)."
     )
+
+
+def test_a_stage_is_skipped_only_with_the_same_settings_and_inputs(tmp_path, monkeypatch):
+    done, model = tmp_path / "results.json", tmp_path / "model.safetensors"
+    model.write_text("weights")
+    ran = []
+
+    def run(command, **kwargs):  # the stage's process: records its arguments, writes its result
+        ran.append(command[2:])
+        done.write_text("{}")
+        return run_study.subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(run_study.subprocess, "run", run)
+
+    def evaluate(steps):
+        run_study.run_stage("weam-xnli", "run_xnli.py", ["--max_steps", steps], tmp_path, done, [model])
+
+    evaluate(80)
+    evaluate(80)  # same arguments, same input: skipped
+    assert ran == [["--max_steps", "80"]]
+    evaluate(160)  # other arguments: runs again
+    os.utime(model, ns=(0, model.stat().st_mtime_ns + 10**9))  # the model was trained again
+    evaluate(160)
+    assert ran == [["--max_steps", "80"], ["--max_steps", "160"], ["--max_steps", "160"]]
+    record = run_study.read_stages(tmp_path)["weam-xnli"]
+    assert record["settings"][:2] == ["--max_steps", "160"] and record["settings"][2].startswith(f"input {model} modified")
