@@ -141,7 +141,7 @@ class DataCollatorForWeam:
         positions = np.broadcast_to(np.arange(input_ids.shape[1]), input_ids.shape)
         if self.whole_word_mask:
             if "word_ids" not in examples[0]:
-                raise ValueError("whole_word_mask needs `word_ids` in the examples (parallel_data.py writes them)")
+                raise ValueError("whole_word_mask needs `word_ids` in the examples (weam/corpora.py writes them)")
             word_ids = np.full(input_ids.shape, -1, dtype=np.int64)
             for row, example in enumerate(examples):
                 word_ids[row, : len(example["word_ids"])] = example["word_ids"]

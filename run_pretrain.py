@@ -23,11 +23,11 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set
 
 import modeling_weam
 from configuration_weam import WeamConfig
-from align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss, DictionaryIndex, read_dictionary, split_dictionary
+from weam.align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss, DictionaryIndex, read_dictionary, split_dictionary
 from data_collator import DataCollatorForWeam
-from parallel_data import CorpusSpec, ParallelDataError, load_parallel_corpus
-from run_alignment_eval import AlignmentEvalCallback, read_tatoeba
-from weam_trainer import AlignmentTrainer
+from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus
+from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
+from weam.trainer import AlignmentTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class DataArguments:
                   "'eflomal' (statistical, the default, the "
                   "successor of the paper's FastAlign), 'neural' (batched similarity alignment with "
                   "--aligner_model), 'neural+eflomal' (the most accurate: neural with eflomal's links as a prior) or "
-                  "'simalign'. See `python word_alignment.py --help` for speed and quality."},
+                  "'simalign'. See `python align_words.py --help` for speed and quality."},
     )
     aligner_model: str | None = field(default=None, metadata={"help": "Encoder for the neural aligners."})
     aligner_layer: int = field(default=8, metadata={"help": "Layer of --aligner_model used for alignment."})

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from datasets import Dataset, Features, List, Value
 from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding, EvalPrediction, TrainingArguments
 
-import metrics
+from weam import metrics
 from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
-from xlingual_eval import (
+from weam.finetuning import (
     CODE_SWITCH_GROUP,
     CrossLingualArguments,
     HubSplit,

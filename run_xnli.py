@@ -28,8 +28,8 @@ import numpy as np
 from datasets import ClassLabel, Dataset, Features, Value
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, TrainingArguments
 
-import metrics
-from xlingual_eval import (
+from weam import metrics
+from weam.finetuning import (
     CrossLingualArguments,
     CrossLingualTrainer,
     HubSplit,

@@ -10,7 +10,7 @@ import time
 from torch.utils.data import SequentialSampler
 from transformers.trainer_utils import speed_metrics
 
-from xlingual_eval import CrossLingualTrainer
+from weam.finetuning import CrossLingualTrainer
 
 
 class QuestionAnsweringTrainer(CrossLingualTrainer):

@@ -25,7 +25,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import word_alignment as wa  # noqa: E402
+import weam.word_alignment as wa  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared")
 GOLD = os.path.join(SHARED, "data", "alignment-gold")

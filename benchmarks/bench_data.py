@@ -3,7 +3,7 @@
 
     python benchmarks/bench_data.py [--pairs 20000] [--json FILE]
 
-* alignment stage: `parallel_data.prepare_corpus` (word splitting, eflomal in both directions,
+* alignment stage: `weam.corpora.prepare_corpus` (word splitting, eflomal in both directions,
   symmetrization, tokenization, subword mapping) against `word_alignment.align_eflomal` alone on the
   same pre-split words, in pairs/s. Corpus: the de-en news pairs of ../shared (WMT newstest), or the
   shipped sample when ../shared is absent.
@@ -24,8 +24,8 @@ from transformers import AutoTokenizer
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from data_collator import DataCollatorForWeam  # noqa: E402
-from parallel_data import CorpusSpec, prepare_corpus  # noqa: E402
-from word_alignment import align_eflomal, split_words  # noqa: E402
+from weam.corpora import CorpusSpec, prepare_corpus  # noqa: E402
+from weam.word_alignment import align_eflomal, split_words  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "parallel", "de-en")
 

@@ -46,7 +46,7 @@ from transformers import HfArgumentParser  # noqa: E402
 
 from benchmarks.bench_zero_shot import DEFAULT_MODEL_DIR, SHARED, ensure_model, qa_arguments  # noqa: E402
 from benchmarks.bench_zero_shot import xnli_arguments  # noqa: E402
-from word_alignment import read_lines  # noqa: E402
+from weam.word_alignment import read_lines  # noqa: E402
 
 PARALLEL = SHARED / "data" / "parallel"
 # Training sources per language pair: (folder, file stems, English suffix, other suffix).

@@ -7,14 +7,14 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer
 
-from align_mlm import (
+from weam.align_mlm import (
     DictionaryAlignmentLoss,
     DictionaryIndex,
     dictionary_alignment_loss,
     read_dictionary,
     split_dictionary,
 )
-from word_alignment import AlignmentFileError
+from weam.word_alignment import AlignmentFileError
 
 TOKENIZER_DIR = Path(__file__).resolve().parents[1] / "data" / "sample" / "mbert-tokenizer"  # mBERT's vocabulary
 

@@ -14,11 +14,10 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 import run_alignment_eval
-from run_alignment_eval import (
+from run_alignment_eval import Tasks, evaluate_model
+from weam.diagnostics import (
     AlignmentEvalCallback,
-    Tasks,
     dictionary_precision,
-    evaluate_model,
     plot_word_pairs,
     precision_at_k,
     read_gold_alignments,

@@ -1,4 +1,4 @@
-"""run_xnli.py and run_qa.py, and what they share in xlingual_eval.py / utils_qa.py / trainer_qa.py.
+"""run_xnli.py and run_qa.py, and what they share in finetuning.py / utils_qa.py / trainer_qa.py.
 
 End-to-end runs use tiny random models (BERT, and WEAM loaded as remote code) with the real mBERT
 tokenizer and slices of the real XNLI / MLQA / TyDiQA files in ../shared; they are skipped when ../shared
@@ -27,15 +27,15 @@ from transformers import (
     default_data_collator,
 )
 
-import metrics
+from weam import metrics
 import run_qa
 import run_xnli
-import xlingual_eval
+from weam import finetuning
 from run_qa import prepare_eval_features, prepare_train_features, qa_hub_split, read_squad_json, tokenize_windows
 from run_xnli import read_xnli_tsv
 from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
-from xlingual_eval import (
+from weam.finetuning import (
     CODE_SWITCH_GROUP,
     CrossLingualArguments,
     CrossLingualTrainer,
@@ -108,7 +108,7 @@ def fake_hub(monkeypatch, tables):
         calls.append((path, name, split))
         return tables[(path, name, split)]
 
-    monkeypatch.setattr(xlingual_eval.datasets, "load_dataset", load_dataset)
+    monkeypatch.setattr(finetuning.datasets, "load_dataset", load_dataset)
     return calls
 
 
@@ -304,7 +304,7 @@ def test_help_explains_every_option(module, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     task_arguments = module.XnliArguments if module is run_xnli else module.QaArguments
-    for dataclass in (xlingual_eval.ModelArguments, CrossLingualArguments, task_arguments):
+    for dataclass in (finetuning.ModelArguments, CrossLingualArguments, task_arguments):
         for field in dataclasses.fields(dataclass):
             assert f"--{field.name}" in text
             assert len(field.metadata.get("help", "")) > 20, f"--{field.name} has no real help text"
@@ -347,7 +347,7 @@ def test_training_on_the_evaluation_rows_of_the_same_files_is_warned(tmp_path, c
         xl_args = CrossLingualArguments(
             eval_languages="en", train_file=files, eval_files=files, train_rows=train_rows, eval_rows=eval_rows
         )
-        xlingual_eval.check_arguments(xl_args, training_args)
+        finetuning.check_arguments(xl_args, training_args)
         assert ("measure memory, not transfer" in caplog.text) == warned, (train_rows, eval_rows)
 
 
@@ -458,7 +458,7 @@ def test_tydiqa_keeps_only_the_languages_ids(monkeypatch):
     mixed = Dataset.from_dict({"id": ["english-1", "finnish-2", "english-3"]})
     fake_hub(monkeypatch, {("google-research-datasets/tydiqa", "secondary_task", "train"): mixed})
     hub_split = qa_hub_split("tydiqa", "en", "train", None)
-    assert xlingual_eval.load_hub_split(hub_split)["id"] == ["english-1", "english-3"]
+    assert finetuning.load_hub_split(hub_split)["id"] == ["english-1", "english-3"]
 
 
 # ----------------------------------------------------------------------------- code-switching

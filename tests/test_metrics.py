@@ -2,7 +2,7 @@
 
 import pytest
 
-from metrics import (
+from weam.metrics import (
     accuracy,
     exact_match_score,
     f1_score,

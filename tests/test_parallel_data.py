@@ -9,7 +9,7 @@ import datasets
 import pytest
 from transformers import AutoTokenizer
 
-from parallel_data import CorpusSpec, ParallelDataError, load_parallel_corpus, subword_alignment
+from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus, subword_alignment
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 TOKENIZER_DIR = os.path.join(ROOT, "data", "sample", "mbert-tokenizer")

@@ -13,8 +13,8 @@ from safetensors import safe_open
 from transformers import TrainingArguments
 
 import run_pretrain
-from align_mlm import DictionaryAlignmentLoss
-from weam_trainer import AlignmentTrainer
+from weam.align_mlm import DictionaryAlignmentLoss
+from weam.trainer import AlignmentTrainer
 from configuration_weam import WeamConfig
 from modeling_weam import WeamForPreTraining
 

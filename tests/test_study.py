@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
 import run_study  # noqa: E402
-from xlingual_eval import summarize  # noqa: E402
+from weam.finetuning import summarize  # noqa: E402
 
 
 def test_sentence_key_matches_tokenized_copies_only():

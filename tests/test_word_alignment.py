@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import word_alignment as wa
+import align_words
+import weam.word_alignment as wa
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MBERT_TOKENIZER = os.path.join(ROOT, "..", "shared", "tokenizers", "bert-base-multilingual-cased")
@@ -342,7 +343,7 @@ def test_align_neural_long_sentence_and_bad_arguments(tiny_model_dir):
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "word_alignment.py"), *args],
+        [sys.executable, os.path.join(ROOT, "align_words.py"), *args],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
 
@@ -365,7 +366,7 @@ def test_cli_eflomal_with_gold(tmp_path):
 def test_cli_neural_parallel_file(tmp_path, tiny_model_dir):
     parallel = write_lines(tmp_path / "test.de-en", [f"{' '.join(s)} ||| {' '.join(t)}" for s, t in zip(SRC, TGT)])
     output = str(tmp_path / "out.align")
-    wa.main(["--parallel", parallel, "--pretokenized", "--output", output, "--aligner", "neural",
+    align_words.main(["--parallel", parallel, "--pretokenized", "--output", output, "--aligner", "neural",
              "--model", tiny_model_dir, "--layer", "2"])
     assert wa.read_pharaoh(output) == wa.align_neural(SRC, TGT, tiny_model_dir, layer=2)
 
@@ -377,7 +378,7 @@ def test_cli_neural_eflomal_with_extra_corpus(tmp_path, tiny_model_dir, capsys):
     extra_src = write_lines(tmp_path / "extra.src", [" ".join(words) for words in SRC * 30])
     extra_tgt = write_lines(tmp_path / "extra.tgt", [" ".join(words) for words in TGT * 30])
     output = str(tmp_path / "out.align")
-    wa.main(["--src", src, "--tgt", tgt, "--pretokenized", "--output", output, "--aligner", "neural+eflomal",
+    align_words.main(["--src", src, "--tgt", tgt, "--pretokenized", "--output", output, "--aligner", "neural+eflomal",
              "--model", tiny_model_dir, "--layer", "1", "--extra_src", extra_src, "--extra_tgt", extra_tgt])
     alignments = wa.read_pharaoh(output, [len(words) for words in SRC], [len(words) for words in TGT])
     assert len(alignments) == len(SRC) and all(alignments)
@@ -398,7 +399,7 @@ def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, src_lines, tgt_l
     with open(src, "wb") as file:  # bytes as given: the last case is Latin-1
         file.writelines((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in src_lines)
     with pytest.raises(SystemExit) as exit_info:
-        wa.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / "out.align"), *extra_args])
+        align_words.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / "out.align"), *extra_args])
     assert exit_info.value.code == 2
     last_line = capsys.readouterr().err.splitlines()[-1]  # after the usage
     assert re.search(f": error: .*{message}", last_line)

@@ -22,7 +22,7 @@ The loss, from a trainer (the whole interface):
 `align_loss(model, step)` reads `model.get_input_embeddings().weight`, so it works on WEAM and on any
 BERT-family model. The pairs of a step are drawn from a generator seeded with (seed, step): the
 micro-batches of one optimizer step share them and a resumed run draws what an uninterrupted one
-would have. `weam_trainer.AlignmentTrainer` adds each micro-batch's share of the term, so that an
+would have. `weam.trainer.AlignmentTrainer` adds each micro-batch's share of the term, so that an
 optimizer step gets α·L_align once, whatever the accumulation and the number of processes.
 """
 
@@ -34,7 +34,7 @@ import re
 import torch
 import torch.nn.functional as F
 
-from word_alignment import AlignmentFileError, read_lines
+from weam.word_alignment import AlignmentFileError, read_lines
 
 DICTIONARY_FORMATS = ("auto", "muse", "pairs", "tsv")
 # The dictionary file written into a run's output folder.

@@ -14,7 +14,7 @@ import shutil
 import torch
 from transformers import Trainer, TrainerCallback
 
-import model_card
+from weam import model_card
 
 REMOTE_CODE_FILES = ("configuration_weam.py", "modeling_weam.py")
 HEADS = ("mlm", "cross_lingual", "contrastive")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import datasets
 
-from word_alignment import align_words, parse_pharaoh, split_words
+from weam.word_alignment import align_words, parse_pharaoh, split_words
 
 logger = logging.getLogger(__name__)
 
