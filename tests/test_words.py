@@ -1,0 +1,90 @@
+"""weam/words.py: words placed back into their text, tokenized as written, tokens mapped to words by offsets."""
+
+import os
+
+import pytest
+from transformers import AutoTokenizer, XLMRobertaTokenizer
+
+from weam.words import encode_words, join_words, locate_words
+
+MBERT_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "mbert-tokenizer")
+
+
+def xlm_r_tokenizer(pieces):
+    """An XLM-R (SentencePiece unigram) tokenizer over `pieces`, longer pieces preferred."""
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = [(piece, 0.0) for piece in specials] + [(piece, -1.0 / len(piece)) for piece in pieces] + [("<mask>", 0.0)]
+    return XLMRobertaTokenizer(vocab=vocab)
+
+
+def test_join_words_puts_no_space_inside_scripts_written_without_spaces():
+    text, spans = join_words(["然而", "，", "这样", "Hello", "world", "。", "日本", "の"])
+    assert text == "然而，这样 Hello world 。日本の"
+    assert [text[start:end] for start, end in spans] == ["然而", "，", "这样", "Hello", "world", "。", "日本", "の"]
+
+
+def test_locate_words_finds_the_words_in_the_original_text_or_says_it_cannot():
+    assert locate_words("Hello, world!", ["Hello", ",", "world", "!"]) == [(0, 5), (5, 6), (7, 12), (12, 13)]
+    assert locate_words("Hello, world!", ["Hello", "world"]) is None  # the comma would be lost
+    assert locate_words("ab", ["b"]) is None
+
+
+def test_xlm_r_chinese_has_no_bare_space_pieces_and_every_word_a_position():
+    tokenizer = xlm_r_tokenizer(["▁", "▁然而", "然而", ",", "，", "这样的", "这样", "的", "人", "▁Hello", "▁world"])
+    words = ["然而", "，", "这样", "的", "人"]
+    encoding, (mapped,) = encode_words(tokenizer, [words], [["Hello", "world"]])
+    tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0])
+    # as written: one ▁ at the start of the sentence, none between the Chinese words
+    assert tokens == ["<s>", "▁然而", "，", "这样的", "人", "</s>", "</s>", "▁Hello", "▁world", "</s>"]
+    assert mapped.token_words == [-1, 0, 1, 2, 4, -1, -1, 0, 1, -1]
+    assert mapped.token_sequences == [-1, 0, 0, 0, 0, -1, -1, 1, 1, -1]
+    # 的 has no token of its own: it is read from 这样的, the token it lies in
+    assert mapped.word_tokens == ([[1], [2], [3], [3], [4]], [[7], [8]])
+    assert mapped.first_tokens(0) == [1, 2, 3, 3, 4] and mapped.shared_words(0) == 1
+
+
+def test_a_bare_space_piece_belongs_to_no_word():
+    tokenizer = xlm_r_tokenizer(["▁", "日本語", "の", "▁x"])
+    encoding, (mapped,) = encode_words(tokenizer, [["日本語", "の"]])
+    assert tokenizer.convert_ids_to_tokens(encoding["input_ids"][0]) == ["<s>", "▁", "日本語", "の", "</s>"]
+    assert mapped.token_words == [-1, -1, 0, 1, -1]
+    assert mapped.first_tokens() == [2, 3]
+
+
+def test_bert_wordpiece_words_map_to_all_their_pieces_and_truncated_words_to_none():
+    tokenizer = AutoTokenizer.from_pretrained(MBERT_DIR)
+    encoding, (mapped,) = encode_words(tokenizer, [["然而", "这样", "cases"]], texts=["然而这样 cases"])
+    tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0])
+    assert tokens[:5] == ["[CLS]", "然", "而", "这", "样"]
+    assert mapped.word_tokens[0][:2] == [[1, 2], [3, 4]]
+    _, (cut,) = encode_words(tokenizer, [["然而", "这样", "cases"]], truncation=True, max_length=4)
+    assert cut.first_tokens() == [1, -1, -1]
+
+
+def test_the_original_text_is_used_when_the_words_are_in_it():
+    tokenizer = AutoTokenizer.from_pretrained(MBERT_DIR)
+    words = ["Hello", ",", "world"]
+    written, _ = encode_words(tokenizer, [words], texts=["Hello, world"], return_offsets_mapping=True)
+    joined, _ = encode_words(tokenizer, [words], return_offsets_mapping=True)
+    assert written["offset_mapping"][0][2] == (5, 6) and joined["offset_mapping"][0][2] == (6, 7)
+
+
+def test_a_slow_tokenizer_is_refused():
+    class PythonTokenizer:  # e.g. a tokenizer written in Python only: no character offsets
+        is_fast = False
+
+    with pytest.raises(ValueError, match="PythonTokenizer is not a fast tokenizer"):
+        encode_words(PythonTokenizer(), [["a"]])
+
+
+E5 = os.path.expanduser("~/.cache/xlingual-models/multilingual-e5-small")
+
+
+@pytest.mark.skipif(not os.path.isdir(E5), reason="multilingual-e5-small not built (python ../shared/tools/get_e5_small.py)")
+def test_real_xlm_r_tokenizer_on_ud_style_chinese():
+    tokenizer = AutoTokenizer.from_pretrained(E5)
+    words = ["然而", "，", "这样", "的", "人", "很多", "。"]
+    encoding, (mapped,) = encode_words(tokenizer, [words])
+    tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"][0])
+    assert "▁" not in tokens
+    assert all(first > 0 for first in mapped.first_tokens())
