@@ -135,7 +135,7 @@ class AlignmentTrainer(Trainer):
 
     def make_hub_ready(self, folder):
         """Remote code files next to the weights (save_pretrained may leave them out) and a model card."""
-        here = os.path.dirname(os.path.abspath(__file__))
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
         for name in REMOTE_CODE_FILES:
             if not os.path.exists(os.path.join(folder, name)):
                 shutil.copy(os.path.join(here, name), folder)
