@@ -13,7 +13,7 @@ from safetensors import safe_open
 from transformers import TrainingArguments
 
 import run_pretrain
-from weam.align_mlm import DictionaryAlignmentLoss
+from weam.objectives.align_mlm import DictionaryAlignmentLoss
 from weam.trainer import AlignmentTrainer
 from configuration_weam import WeamConfig
 from modeling_weam import WeamForPreTraining
