@@ -239,7 +239,7 @@ def parse_arguments(argv):
                               description=__doc__, formatter_class=HelpFormatter)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         with open(argv[0], encoding="utf-8") as file:
-            given = json.load(file) if argv[0].endswith(".json") else yaml.safe_load(file)
+            given = (json.load(file) if argv[0].endswith(".json") else yaml.safe_load(file)) or {}
         objective = OBJECTIVES.get(given.get("objective", DEFAULT_OBJECTIVE.name))
         if objective is None:
             raise SystemExit(f"error: {argv[0]}: objective must be one of {', '.join(OBJECTIVES)}")
@@ -273,7 +273,7 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
     if objective.needs_alignment and "symmetrization" in given and data_args.aligner != "eflomal":
         problems.append(f"--symmetrization applies to --aligner eflomal only ({data_args.aligner} "
                         "does not symmetrize: neural+eflomal uses eflomal's two directions as a prior)")
-    if model_args.cross_lingual_weight <= 0 and objective.name == "weam":
+    if "cross_lingual_weight" in objective.options and model_args.cross_lingual_weight <= 0:
         problems.append("--cross_lingual_weight must be > 0 (λ = 0 is --objective tlm)")
     weight = alignment_args.align_loss_weight
     if weight < 0:
