@@ -25,7 +25,7 @@ Each task runs when its data are given:
                               lists frequent words first; one translation per word) projected to 2-D,
                               each pair joined by a line; one panel per model (the WEAM paper's Figure 2).
 
-Held-out dictionary pairs: `align_mlm.split_dictionary` with --dictionary_test_size and --seed, which
+Held-out dictionary pairs: `weam.dictionaries.split_dictionary` with --dictionary_test_size and --seed, which
 puts each word on the same side whatever else is split, so a run of ALIGN-MLM with the same two values
 never trained on these words. WEAM checkpoints (run_pretrain.py's output) load with this repository's
 classes: no code from the checkpoint runs.
@@ -44,7 +44,7 @@ from typing import Literal
 
 from transformers import AutoConfig, AutoModel, HfArgumentParser
 
-from weam.align_mlm import read_dictionary, split_dictionary
+from weam.dictionaries import read_dictionary, split_dictionary
 from configuration_weam import WeamConfig
 from modeling_weam import WeamModel
 from weam.diagnostics import (

@@ -4,13 +4,21 @@
     python run_pretrain.py                       # the embedded default: a tiny model on the shipped sample
     accelerate launch run_pretrain.py \\
         --model_name_or_path bert-base-multilingual-cased \\
-        --train_data en-de=europarl.en,europarl.de --objective weam --output_dir mbert-weam-en-de
+        --train_data en-de=corpus.en,corpus.de --objective weam --output_dir mbert-weam-en-de
+
+Each objective (weam/objectives/) brings its paper's settings: learning rate, batch size, epochs,
+warm-up, weight decay, masking and loss weights take the paper's value unless given here (each
+argument's help lists them; the run prints what it uses and writes it into the model card). A setting
+that cannot apply to the objective is an error, not ignored.
+
+Several processes: `accelerate launch` or `torchrun --nproc_per_node N` on GPUs; on CPUs add --use_cpu.
 
 The output folder (and every checkpoint) loads with
 `AutoModel.from_pretrained(folder, trust_remote_code=True)` and is ready for `--push_to_hub`.
 Arguments: `python run_pretrain.py --help`, or one JSON/YAML file: `python run_pretrain.py args.yaml`.
 """
 
+import argparse
 import json
 import logging
 import os
@@ -19,30 +27,46 @@ from dataclasses import dataclass, field
 
 import datasets
 import transformers
+import yaml
 from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers.training_args import IntervalStrategy, ParallelMode
 
 import modeling_weam
 from configuration_weam import WeamConfig
-from weam.align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss, DictionaryIndex, read_dictionary, split_dictionary
 from data_collator import DataCollatorForWeam
+from weam import model_card
+from weam.cli import HelpFormatter
 from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
+from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
+from weam.objectives import OBJECTIVES
+from weam.objectives.align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss
 from weam.trainer import AlignmentTrainer
+from weam.word_alignment import ALIGNERS, SYMMETRIZATIONS
 
 logger = logging.getLogger(__name__)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLE = os.path.join(HERE, "data", "sample")
-OBJECTIVES = {
-    # objective: (cross-lingual weight λ, masking probability, pairs or single sentences)
-    "weam": (1.0, 0.3, "pairs"),
-    "tlm": (0.0, 0.15, "pairs"),
-    "mlm": (0.0, 0.15, "sentences"),
-    "ppa": (0.0, 0.15, "pairs"),  # + MoCo on [CLS], with random input order
-    "align_mlm": (0.0, 0.15, "sentences"),  # + α·L_align on dictionary pairs
-}
+SAMPLE_DATA = [
+    f"en-es={SAMPLE}/tico19.en-es.en,{SAMPLE}/tico19.en-es.es",
+    f"en-zh={SAMPLE}/tico19.en-zh.en,{SAMPLE}/tico19.en-zh.zh",
+]
+# The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).
+DEMO_TOKENIZER = os.path.join(SAMPLE, "demo-tokenizer")
 # The embedded default: a model small enough to train in minutes on a laptop CPU.
 TINY_MODEL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256)
+DEFAULT_OBJECTIVE = OBJECTIVES["weam"]
+NEURAL_ALIGNERS = ("neural", "neural+eflomal", "simalign")
+# A warning when more of the training tokens are unknown to the tokenizer.
+UNKNOWN_TOKEN_WARNING_RATE = 0.01
+
+
+def objective_field(setting, help):
+    """An argument whose default is the objective's paper value; --help lists each objective's."""
+    values = ", ".join(f"{name} {objective.defaults[setting]:g}" for name, objective in OBJECTIVES.items())
+    return field(default=DEFAULT_OBJECTIVE.defaults[setting],
+                 metadata={"help": f"{help} Default: the objective's ({values})."})
 
 
 @dataclass
@@ -53,22 +77,24 @@ class ModelArguments:
                   "BERT-family model. Default: a tiny random BERT (the embedded demo)."},
     )
     tokenizer_name: str | None = field(
-        default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: mBERT's vocabulary restricted "
-                                "to the pieces of the shipped sample (it tokenizes the sample exactly as mBERT)."}
+        default=None, metadata={"help": "Tokenizer, if not the model's. Default with no model: mBERT's vocabulary "
+                                "restricted to the pieces of the shipped sample (it tokenizes the sample exactly as "
+                                "mBERT; other text falls to [UNK], and the run warns)."}
     )
     objective: str = field(
-        default="weam",
-        metadata={"help": "weam: L_mp + λ·L_cp on aligned pairs; tlm: MLM on pairs; mlm: MLM on single sentences; "
-                  "ppa: MoCo on [CLS] + TLM; align_mlm: MLM + α·dictionary loss.", "choices": list(OBJECTIVES)},
+        default=DEFAULT_OBJECTIVE.name,
+        metadata={"help": "; ".join(f"{name}: {objective.summary}" for name, objective in OBJECTIVES.items())
+                  + ". Each brings its paper's defaults.", "choices": list(OBJECTIVES)},
     )
-    cross_lingual_weight: float | None = field(
-        default=None, metadata={"help": "λ in L = L_mp + λ·L_cp (WEAM only; default 1.0)."}
+    cross_lingual_weight: float = field(
+        default=OBJECTIVES["weam"].options["cross_lingual_weight"],
+        metadata={"help": "λ in L = L_mp + λ·L_cp (--objective weam only)."},
     )
     unaligned_tokens: str = field(
-        default="ignore",
-        metadata={"help": "A masked token with no aligned partner in the cross-lingual head: 'ignore' (no "
-                  "cross-lingual prediction), 'self' (predicted from its own state), 'zero' (the paper's AᵀH "
-                  "literally: from b₂ alone).", "choices": ["ignore", "self", "zero"]},
+        default=OBJECTIVES["weam"].options["unaligned_tokens"],
+        metadata={"help": "--objective weam only. A masked token with no aligned partner in the cross-lingual head: "
+                  "'ignore' (no cross-lingual prediction), 'self' (predicted from its own state), 'zero' (the paper's "
+                  "AᵀH literally: from b₂ alone).", "choices": ["ignore", "self", "zero"]},
     )
     config_overrides: str | None = field(
         default=None,
@@ -87,10 +113,7 @@ class ModelArguments:
 @dataclass
 class DataArguments:
     train_data: list[str] = field(
-        default_factory=lambda: [
-            f"en-es={SAMPLE}/tico19.en-es.en,{SAMPLE}/tico19.en-es.es",
-            f"en-zh={SAMPLE}/tico19.en-zh.en,{SAMPLE}/tico19.en-zh.zh",
-        ],
+        default_factory=lambda: list(SAMPLE_DATA),
         metadata={"help": "One corpus per language pair, as `SRC-TGT=LOCATION`. LOCATION: `SRC_FILE,TGT_FILE` "
                   "(line-aligned; a third file gives Pharaoh alignments), a .tsv/.csv/.jsonl/.json file with "
                   "columns named by language, source/target or translation, a saved dataset folder, or a Hub "
@@ -103,25 +126,31 @@ class DataArguments:
                   "epoch, i.e. proportional to corpus size."},
     )
     validation_pairs: int = field(
-        default=100, metadata={"help": "Pairs held out of each corpus for evaluation (0: none)."}
+        default=100, metadata={"help": "Pairs held out of each corpus for evaluation (0: none, and no evaluation)."}
     )
     max_seq_length: int = field(default=128, metadata={"help": "Tokens per pair; longer pairs are truncated."})
-    mlm_probability: float | None = field(
-        default=None, metadata={"help": "Masking probability. Default: 0.3 for WEAM, 0.15 for TLM/MLM."}
+    mlm_probability: float = objective_field(
+        "mlm_probability", "Share of the tokens masked and predicted (of them 80%% [MASK], 10%% random, 10%% kept). "
+        "TLM's 15%% is XLM's; the WEAM paper trains its TLM baseline with WEAM's settings: --mlm_probability 0.3."
     )
     whole_word_mask: bool = field(default=False, metadata={"help": "Mask whole words instead of subwords."})
     aligner: str = field(
         default="eflomal",
-        metadata={"help": "Word aligner for corpora without alignments (WEAM only; the other objectives use none): "
-                  "'eflomal' (statistical, the default, the "
-                  "successor of the paper's FastAlign), 'neural' (batched similarity alignment with "
-                  "--aligner_model), 'neural+eflomal' (the most accurate: neural with eflomal's links as a prior) or "
-                  "'simalign'. See `python align_words.py --help` for speed and quality."},
+        metadata={"help": "Word aligner for corpora without alignments (--objective weam only; the others use none): "
+                  "'eflomal' (statistical, the successor of the paper's FastAlign), 'neural' (batched similarity "
+                  "alignment with --aligner_model), 'neural+eflomal' (the most accurate: neural with eflomal's links "
+                  "as a prior) or 'simalign'. eflomal cannot be seeded (no flag reaches its randomness): its links "
+                  "differ from run to run; for the same links, give them as a third file of --train_data. "
+                  "See `python align_words.py --help` for speed and quality.", "choices": list(ALIGNERS)},
     )
-    aligner_model: str | None = field(default=None, metadata={"help": "Encoder for the neural aligners."})
+    aligner_model: str | None = field(
+        default=None, metadata={"help": "Encoder of the neural aligners (neural, neural+eflomal, simalign)."}
+    )
     aligner_layer: int = field(default=8, metadata={"help": "Layer of --aligner_model used for alignment."})
     symmetrization: str = field(
-        default="grow-diag-final-and", metadata={"help": "eflomal: grow-diag-final-and, intersection or union."}
+        default="grow-diag-final-and",
+        metadata={"help": "How eflomal's two directions become one alignment (--aligner eflomal only; neural+eflomal "
+                  "uses both directions as a prior, without symmetrizing).", "choices": list(SYMMETRIZATIONS)},
     )
     first_subword_only: bool = field(
         default=False, metadata={"help": "Link only the first subwords of aligned words (default: every subword pair)."}
@@ -144,36 +173,52 @@ class AlignmentArguments:
         metadata={"help": "Bilingual dictionaries (MUSE `tgt @ src`, `src tgt` lines or TSV) for ALIGN-MLM's loss and "
                   "the alignment diagnostics at each evaluation. A share of the source words is held out."},
     )
-    align_loss_weight: float | None = field(
-        default=None, metadata={"help": "α of α·L_align: 10 for --objective align_mlm, 0 (off) otherwise; > 0 adds "
-                                "the dictionary loss to any objective."},
+    align_loss_weight: float = objective_field(
+        "align_loss_weight", "α of the dictionary loss α·L_align (needs --dictionaries); > 0 adds it to any objective."
     )
     align_pairs_per_step: int | None = field(
-        default=4096, metadata={"help": "Dictionary pairs drawn per optimizer step for L_align (None: all)."}
+        default=4096, metadata={"help": "Dictionary pairs drawn per optimizer step for L_align (None: all; with the "
+                                "dictionary loss only)."}
     )
-    single_token_entries: bool = field(default=False, metadata={"help": "Keep only one-token dictionary words."})
+    single_token_entries: bool = field(
+        default=False, metadata={"help": "Keep only one-token dictionary words (with the dictionary loss only)."}
+    )
     dictionary_test_size: float = field(
         default=0.1, metadata={"help": "Share of dictionary source words held out from L_align, for evaluation."}
     )
     eval_tatoeba_dir: str | None = field(
         default=None, metadata={"help": "Folder of LASER Tatoeba pairs (tatoeba.xxx-eng.*): retrieval at each evaluation."}
     )
-    eval_tatoeba_languages: list[str] = field(default_factory=lambda: ["deu", "spa", "cmn"])
+    eval_tatoeba_languages: list[str] = field(
+        default_factory=lambda: ["deu", "spa", "cmn"],
+        metadata={"help": "Tatoeba languages (its three-letter codes) of the retrieval in --eval_tatoeba_dir."},
+    )
     alignment_eval_layer: int = field(default=8, metadata={"help": "Layer of the diagnostics (at most the last)."})
     alignment_eval_items: int = field(default=200, metadata={"help": "Words and sentences per diagnostic."})
 
 
 @dataclass
 class PretrainingArguments(TrainingArguments):
-    """`TrainingArguments` with the WEAM paper's defaults."""
+    """`TrainingArguments` whose defaults are the objective's paper settings."""
 
     output_dir: str = field(default="output/weam-demo", metadata={"help": "Where the model and checkpoints go."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of AdamW."})
-    per_device_train_batch_size: int = field(default=32, metadata={"help": "Pairs per batch and device."})
-    num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs over the parallel data."})
+    learning_rate: float = objective_field("learning_rate", "Peak learning rate of AdamW.")
+    per_device_train_batch_size: int = objective_field(
+        "per_device_train_batch_size", "Pairs (MLM, ALIGN-MLM: sentences) per batch and device; the papers' batch is "
+        "the total, this x processes x --gradient_accumulation_steps."
+    )
+    num_train_epochs: float = objective_field("num_train_epochs", "Epochs over the parallel data.")
+    warmup_steps: float = objective_field(
+        "warmup_steps", "Linear warm-up: steps, or below 1 the share of all steps."
+    )
+    weight_decay: float = objective_field("weight_decay", "AdamW's weight decay.")
     eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate on the held-out pairs."})
     logging_steps: float = field(default=20, metadata={"help": "Log every N steps."})
     save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    seed: int = field(
+        default=42, metadata={"help": "Seed of the model's initialization, the masks, the data order and the "
+                              "dictionary split (not of eflomal, which cannot be seeded)."}
+    )
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Keep the `alignment` column: the collator turns it into `alignment_pairs`."}
     )
@@ -187,17 +232,148 @@ class PretrainingArguments(TrainingArguments):
 
 
 def parse_arguments(argv):
+    """(model, data, alignment, training arguments, the objective, the names of the arguments given).
+
+    Where an argument is not given, the objective's paper value is its default."""
     parser = HfArgumentParser((ModelArguments, DataArguments, AlignmentArguments, PretrainingArguments),
-                              description=__doc__)
+                              description=__doc__, formatter_class=HelpFormatter)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        load = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
-        return load(os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(argv)
+        with open(argv[0], encoding="utf-8") as file:
+            given = (json.load(file) if argv[0].endswith(".json") else yaml.safe_load(file)) or {}
+        objective = OBJECTIVES.get(given.get("objective", DEFAULT_OBJECTIVE.name))
+        if objective is None:
+            raise SystemExit(f"error: {argv[0]}: objective must be one of {', '.join(OBJECTIVES)}")
+        arguments = parser.parse_dict({**objective.defaults, **objective.options, **given})
+        return (*arguments, objective, set(given))
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--objective", choices=list(OBJECTIVES), default=DEFAULT_OBJECTIVE.name)
+    objective = OBJECTIVES[chooser.parse_known_args(argv)[0].objective]
+    parser.set_defaults(**objective.defaults, **objective.options)  # --help then shows this objective's
+    # Which arguments the command line sets: argparse leaves an attribute it already has alone, unless given.
+    unset = object()
+    probe = argparse.Namespace(**{name: unset for name in vars(parser.parse_known_args([])[0])})
+    parser.parse_known_args(argv, namespace=probe)
+    given = {name for name, value in vars(probe).items() if value is not unset}
+    return (*parser.parse_args_into_dataclasses(argv), objective, given)
 
 
-def build_model(model_args, tokenizer, cross_lingual_weight):
-    model_class = modeling_weam.PpaForPreTraining if model_args.objective == "ppa" else modeling_weam.WeamForPreTraining
-    settings = dict(cross_lingual_weight=cross_lingual_weight, unaligned_tokens=model_args.unaligned_tokens)
+def check_arguments(objective, given, model_args, data_args, alignment_args, training_args):
+    """Stops at a setting that cannot apply to this run, or a value that cannot work, saying why."""
+    problems = [f"--{name} applies to --objective {other.name} only, not {objective.name}"
+                for other in OBJECTIVES.values() if other is not objective for name in other.options if name in given]
+    aligner_flags = ("aligner", "aligner_model", "aligner_layer", "symmetrization", "first_subword_only")
+    if not objective.needs_alignment:
+        problems += [f"--{name}: --objective {objective.name} uses no word alignment" for name in aligner_flags
+                     if name in given]
+    elif data_args.aligner in NEURAL_ALIGNERS and not data_args.aligner_model:
+        problems.append(f"--aligner {data_args.aligner} needs --aligner_model (a folder or Hub id of an encoder)")
+    elif data_args.aligner not in NEURAL_ALIGNERS:
+        problems += [f"--{name} applies to the neural aligners ({', '.join(NEURAL_ALIGNERS)}), not "
+                     f"--aligner {data_args.aligner}" for name in ("aligner_model", "aligner_layer") if name in given]
+    if objective.needs_alignment and "symmetrization" in given and data_args.aligner != "eflomal":
+        problems.append(f"--symmetrization applies to --aligner eflomal only ({data_args.aligner} "
+                        "does not symmetrize: neural+eflomal uses eflomal's two directions as a prior)")
+    if "cross_lingual_weight" in objective.options and model_args.cross_lingual_weight <= 0:
+        problems.append("--cross_lingual_weight must be > 0 (λ = 0 is --objective tlm)")
+    weight = alignment_args.align_loss_weight
+    if weight < 0:
+        problems.append(f"--align_loss_weight must be >= 0, got {weight}")
+    elif weight == 0 and objective.uses_dictionary_loss:
+        problems.append(f"--objective {objective.name} with --align_loss_weight 0 is --objective mlm")
+    elif weight > 0 and not alignment_args.dictionaries:
+        problems.append(f"the dictionary loss (α = {weight:g}) needs --dictionaries (e.g. MUSE's en-de.dict)")
+    if weight == 0:
+        problems += [f"--{name} applies to the dictionary loss only (--objective align_mlm or --align_loss_weight > 0)"
+                     for name in ("align_pairs_per_step", "single_token_entries") if name in given]
+    if not alignment_args.dictionaries and "dictionary_test_size" in given:
+        problems.append("--dictionary_test_size applies with --dictionaries only")
+    if not alignment_args.eval_tatoeba_dir and "eval_tatoeba_languages" in given:
+        problems.append("--eval_tatoeba_languages applies with --eval_tatoeba_dir only")
+    if not 0 < data_args.mlm_probability < 1:
+        problems.append(f"--mlm_probability is the share of tokens masked, in (0, 1); got {data_args.mlm_probability}")
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        if getattr(training_args, name) < 1:
+            problems.append(f"--{name} must be at least 1, got {getattr(training_args, name)}")
+    if training_args.max_steps == 0 or training_args.max_steps < -1:
+        problems.append(f"--max_steps must be positive (or -1: train --num_train_epochs), got {training_args.max_steps}")
+    if training_args.max_steps == -1 and training_args.num_train_epochs <= 0:
+        problems.append(f"--num_train_epochs must be positive, got {training_args.num_train_epochs}")
+    if data_args.validation_pairs < 0:
+        problems.append(f"--validation_pairs must be >= 0, got {data_args.validation_pairs}")
+    if data_args.validation_pairs == 0 and "eval_strategy" in given and training_args.eval_strategy != "no":
+        problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy, or hold pairs out")
+    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
+        problems.append("--sampling_weights needs one weight per --train_data corpus")
+    if problems:
+        raise SystemExit("error: " + "\nerror: ".join(problems))
+
+
+def check_processes(training_args):
+    """Several launched processes that transformers does not connect would each train its own copy."""
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    if processes > 1 and training_args.parallel_mode != ParallelMode.DISTRIBUTED:
+        raise SystemExit(
+            f"error: {processes} processes were launched, but without GPUs transformers does not join them: each "
+            "would train its own copy into the same --output_dir. On CPUs add --use_cpu (e.g. `torchrun "
+            f"--nproc_per_node {processes} run_pretrain.py ... --use_cpu`)."
+        )
+
+
+def run_settings(objective, given, model_args, data_args, alignment_args, training_args):
+    """(setting, value, where the value came from) of everything that shapes the run: printed and in the card."""
+    arguments = (model_args, data_args, alignment_args, training_args)
+
+    def row(label, name, value=None):
+        value = next(getattr(args, name) for args in arguments if hasattr(args, name)) if value is None else value
+        origin = ("run" if name in given else f"paper ({objective.title})"
+                  if name in objective.defaults or name in objective.options else "toolkit")
+        return label, value, origin
+
+    total_batch = (training_args.per_device_train_batch_size * training_args.world_size
+                   * training_args.gradient_accumulation_steps)
+    warmup = training_args.warmup_steps
+    rows = [
+        row("objective", "objective"),
+        row("base model", "model_name_or_path", model_args.model_name_or_path or "tiny random BERT ("
+            + ", ".join(f"{key}={value}" for key, value in TINY_MODEL.items()) + ")"),
+        *([row("config overrides", "config_overrides")] if model_args.config_overrides else []),
+        row("tokenizer", "tokenizer_name", os.path.basename(os.path.normpath(
+            model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER))),
+        row("masked tokens", "mlm_probability", f"{data_args.mlm_probability:g}"
+            + (" (whole words)" if data_args.whole_word_mask else "")),
+    ]
+    rows += [row(name.replace("_", " "), name) for name in objective.options]
+    rows += [(name.replace("_", " "), value, f"paper ({objective.title})") for name, value in objective.collator.items()]
+    if objective.needs_alignment:
+        aligner = data_args.aligner + (f" ({data_args.symmetrization})" if data_args.aligner == "eflomal" else
+                                       f" ({os.path.basename(data_args.aligner_model)}, layer {data_args.aligner_layer})")
+        rows += [row("word aligner", "aligner", aligner),
+                 row("subword links", "first_subword_only", "first" if data_args.first_subword_only else "all")]
+    if alignment_args.align_loss_weight > 0:
+        rows += [row("dictionary loss weight α", "align_loss_weight"),
+                 row("dictionary pairs per step", "align_pairs_per_step", alignment_args.align_pairs_per_step or "all"),
+                 row("dictionaries", "dictionaries", ", ".join(map(os.path.basename, alignment_args.dictionaries)))]
+    rows += [
+        row("max sequence length", "max_seq_length"),
+        row("learning rate", "learning_rate", f"{training_args.learning_rate:g}"),
+        row("learning-rate schedule", "lr_scheduler_type", str(training_args.lr_scheduler_type.value)),
+        row("warm-up", "warmup_steps", f"{warmup:g} of the steps" if 0 < warmup < 1 else f"{warmup:g} steps"),
+        row("weight decay", "weight_decay", f"{training_args.weight_decay:g}"),
+        row("batch size per device", "per_device_train_batch_size"),
+        ("batch size in all", f"{total_batch} (per device x {training_args.world_size} process(es) x "
+         f"{training_args.gradient_accumulation_steps} accumulation step(s))", "derived"),
+        row("max steps", "max_steps") if training_args.max_steps > 0 else row("epochs", "num_train_epochs",
+                                                                                 f"{training_args.num_train_epochs:g}"),
+        row("precision", "bf16", "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"),
+        row("seed", "seed"),
+    ]
+    return [(label, str(value), origin) for label, value, origin in rows]
+
+
+def build_config(model_args, tokenizer, objective, align_loss_weight):
+    """The model's config: the checkpoint's (or the tiny default's), with the objective's and the run's settings."""
+    settings = {**{name: getattr(model_args, name) for name in objective.options}, **objective.config,
+                "align_loss_weight": align_loss_weight}
     if model_args.model_name_or_path is None:
         config = WeamConfig(vocab_size=len(tokenizer), **TINY_MODEL, **settings)
     else:
@@ -207,6 +383,11 @@ def build_model(model_args, tokenizer, cross_lingual_weight):
         )
     if model_args.config_overrides:
         config.update_from_string(model_args.config_overrides)
+    return config
+
+
+def build_model(model_args, config, objective):
+    model_class = getattr(modeling_weam, objective.model_class)
     if model_args.model_name_or_path is None:
         return model_class(config)
     model, loading = model_class.from_pretrained(
@@ -217,6 +398,17 @@ def build_model(model_args, tokenizer, cross_lingual_weight):
     if loading["unexpected_keys"]:
         logger.info("Not used from the checkpoint: %s", sorted(loading["unexpected_keys"]))
     return model
+
+
+def unknown_token_rate(dataset, tokenizer, examples=1000):
+    """Share of the non-special tokens of the first `examples` examples that are the unknown token."""
+    if tokenizer.unk_token_id is None:
+        return 0.0
+    head = dataset.take(examples) if isinstance(dataset, datasets.IterableDataset) else dataset.select(
+        range(min(examples, len(dataset))))
+    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+    tokens = [token for example in head for token in example["input_ids"] if token not in special]
+    return sum(token == tokenizer.unk_token_id for token in tokens) / max(len(tokens), 1)
 
 
 def split_into_sentences(batch):
@@ -282,20 +474,18 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
     return train, evaluation, reports, languages
 
 
-def build_alignment_tools(args, tokenizer, model, objective, seed, output_dir):
-    """ALIGN-MLM's loss (or None) and the evaluation diagnostics (or None), from the dictionaries."""
-    weight = args.align_loss_weight if args.align_loss_weight is not None else (10.0 if objective == "align_mlm" else 0.0)
-    if weight > 0 and not args.dictionaries:
-        raise SystemExit("error: ALIGN-MLM's loss needs --dictionaries (e.g. MUSE en-de.dict)")
+def build_alignment_tools(args, tokenizer, model, seed, output_dir):
+    """The dictionary loss (or None) and the evaluation diagnostics (or None), from the dictionaries."""
     train_pairs, test_pairs = [], []
     for path in args.dictionaries or []:
         train, test = split_dictionary(read_dictionary(path), test_size=args.dictionary_test_size, seed=seed)
         train_pairs += train
         test_pairs += test
     align_loss = None
-    if weight > 0:
+    if args.align_loss_weight > 0:
         index = DictionaryIndex(tokenizer, train_pairs, single_token_only=args.single_token_entries)
-        align_loss = DictionaryAlignmentLoss(index, weight=weight, pairs_per_step=args.align_pairs_per_step, seed=seed)
+        align_loss = DictionaryAlignmentLoss(index, weight=args.align_loss_weight,
+                                             pairs_per_step=args.align_pairs_per_step, seed=seed)
         os.makedirs(output_dir, exist_ok=True)
         index.save(os.path.join(output_dir, DICTIONARY_FILE))  # the dictionary travels with the run
     tatoeba = [pair for language in args.eval_tatoeba_languages if args.eval_tatoeba_dir
@@ -306,69 +496,73 @@ def build_alignment_tools(args, tokenizer, model, objective, seed, output_dir):
             tokenizer, test_pairs, tatoeba, layer=min(args.alignment_eval_layer, model.config.num_hidden_layers),
             max_items=args.alignment_eval_items, seed=seed,
         )
-    return weight, align_loss, alignment_eval
+    return align_loss, alignment_eval
 
 
 def main(argv=None):
-    model_args, data_args, alignment_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    model_args, data_args, alignment_args, training_args, objective, given = parse_arguments(
+        sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
-    if model_args.objective not in OBJECTIVES:
-        raise SystemExit(f"--objective must be one of {', '.join(OBJECTIVES)}, got {model_args.objective!r}")
-    default_weight, default_masking, unit = OBJECTIVES[model_args.objective]
-    cross_lingual_weight = default_weight
-    if model_args.cross_lingual_weight is not None and model_args.objective == "weam":
-        cross_lingual_weight = model_args.cross_lingual_weight
-    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
-        raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
+    check_arguments(objective, given, model_args, data_args, alignment_args, training_args)
+    check_processes(training_args)
+    if data_args.validation_pairs == 0:
+        training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
     set_seed(training_args.seed)
+    settings = run_settings(objective, given, model_args, data_args, alignment_args, training_args)
+    if training_args.process_index == 0:
+        width = max(len(label) for label, _, _ in settings)
+        print(f"Settings (paper: the {objective.title} paper's value, for what this command does not set):")
+        print("\n".join(f"  {label:<{width}}  {value}  [{origin}]" for label, value, origin in settings), flush=True)
 
-    # The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).
-    tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or os.path.join(SAMPLE, "demo-tokenizer")
+    tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name, cache_dir=model_args.cache_dir)
+    config = build_config(model_args, tokenizer, objective, alignment_args.align_loss_weight)
+    if len(tokenizer) > config.vocab_size:
+        raise SystemExit(
+            f"error: the tokenizer {tokenizer_name} has {len(tokenizer)} tokens but the model's vocabulary "
+            f"{config.vocab_size}: ids beyond it have no embedding. Use the model's own tokenizer (no "
+            "--tokenizer_name), or a model whose vocabulary covers this tokenizer."
+        )
     try:
         with training_args.main_process_first(desc="tokenizing and aligning"):
             train, evaluation, reports, languages = load_data(
-                data_args, tokenizer, unit == "sentences", training_args.seed, model_args.cache_dir,
-                needs_alignment=cross_lingual_weight > 0,
+                data_args, tokenizer, objective.examples == "sentences", training_args.seed, model_args.cache_dir,
+                needs_alignment=objective.needs_alignment,
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
-    model = build_model(model_args, tokenizer, cross_lingual_weight)
+    unknown = unknown_token_rate(train, tokenizer)
+    if unknown > UNKNOWN_TOKEN_WARNING_RATE:
+        logger.warning(
+            "%.1f%% of the training tokens are %s (unknown to the tokenizer %s)%s", 100 * unknown, tokenizer.unk_token,
+            tokenizer_name, ": the demo tokenizer covers only the shipped sample; give --tokenizer_name (e.g. "
+            "bert-base-multilingual-cased) or --model_name_or_path" if tokenizer_name == DEMO_TOKENIZER else "",
+        )
+    model = build_model(model_args, config, objective)
     if model_args.train_heads_only:
         model.bert.requires_grad_(False)  # the tied decoder weight is the word embedding matrix: fixed too
     try:
-        align_weight, align_loss, alignment_eval = build_alignment_tools(
-            alignment_args, tokenizer, model, model_args.objective, training_args.seed, training_args.output_dir
+        align_loss, alignment_eval = build_alignment_tools(
+            alignment_args, tokenizer, model, training_args.seed, training_args.output_dir
         )
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 
     collator = DataCollatorForWeam(
         tokenizer=tokenizer,
-        mlm_probability=data_args.mlm_probability or default_masking,
+        mlm_probability=data_args.mlm_probability,
         whole_word_mask=data_args.whole_word_mask,
-        swap_probability=0.5 if model_args.objective == "ppa" else 0.0,
-        sentence_views=model_args.objective == "ppa",
         seed=training_args.seed,
         pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
+        **objective.collator,
     )
-    hyperparameters = {
-        "objective": model_args.objective,
-        "cross-lingual weight λ": cross_lingual_weight,
-        "dictionary loss weight α": align_weight,
-        "unaligned tokens": model_args.unaligned_tokens,
-        "masking probability": collator.mlm_probability,
-        "word aligner": data_args.aligner,
-        "max sequence length": data_args.max_seq_length,
-        "learning rate": training_args.learning_rate,
-        "batch size (total)": training_args.per_device_train_batch_size * training_args.world_size
-        * training_args.gradient_accumulation_steps,
-        "epochs / max steps": f"{training_args.num_train_epochs} / {training_args.max_steps}",
-        "seed": training_args.seed,
-    }
+    held_out = data_args.validation_pairs
+    corpora = [model_card.corpus_entry(spec, report, held_out) for spec, report in zip(data_args.train_data, reports)]
+    if len(reports) != len(data_args.train_data):  # streamed: not counted ahead
+        corpora = [model_card.corpus_entry(spec) for spec in data_args.train_data]
     trainer = AlignmentTrainer(
         model=model,
         args=training_args,
@@ -379,13 +573,12 @@ def main(argv=None):
         align_loss=align_loss,
         alignment_eval=alignment_eval,
         card_info=dict(
+            objective=objective.name,
             base_model=model_args.model_name_or_path,
-            objective=model_args.objective,
             languages=languages,
-            data=data_args.train_data,
-            hyperparameters=hyperparameters,
+            corpora=corpora,
+            settings=settings,
             repo=training_args.hub_model_id,
-            data_report=[str(r) for r in reports],
         ),
     )
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
@@ -405,14 +598,29 @@ def main(argv=None):
         if training_args.export_plain_bert:
             modeling_weam.save_as_bert(trainer.model, os.path.join(training_args.output_dir, "plain-bert"))
             tokenizer.save_pretrained(os.path.join(training_args.output_dir, "plain-bert"))
-        print(
-            f"\nTrained {model_args.model_name_or_path or 'a tiny random BERT'} with {model_args.objective.upper()} "
-            f"on {', '.join(r.name + f' ({r.used} pairs)' for r in reports) or 'a stream'} for "
-            f"{trainer.state.global_step} steps.\nSaved to {os.path.abspath(training_args.output_dir)}; load it with\n"
-            f"  AutoModel.from_pretrained({training_args.output_dir!r}, trust_remote_code=True)"
-        )
+        print(finished_message(model_args, objective, corpora, trainer.state.global_step, training_args.output_dir))
     if training_args.push_to_hub:
-        trainer.push_to_hub(finetuned_from=model_args.model_name_or_path, tags=["weam", model_args.objective])
+        trainer.push_to_hub(finetuned_from=model_args.model_name_or_path, tags=["weam", objective.name])
+
+
+def finished_message(model_args, objective, corpora, steps, output_dir):
+    """What was trained on what, where it is, and what to do next."""
+    data = ", ".join(
+        f"{c['name']} ({c['trained']:,} pairs trained on" + (f", {c['held_out']:,} held out for evaluation)"
+                                                             if c["held_out"] else ")")
+        if c["trained"] is not None else f"{c['name']} (streamed)" for c in corpora
+    )
+    return (
+        f"\nTrained {model_args.model_name_or_path or 'a tiny random BERT'} with {objective.title} for {steps} steps "
+        f"on {data}.\nSaved to {os.path.abspath(output_dir)} (model card: README.md); load it with\n"
+        f"  AutoModel.from_pretrained({output_dir!r}, trust_remote_code=True)\n"
+        "Next:\n"
+        f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} --trust_remote_code ...\n"
+        f"                         python run_qa.py --model_name_or_path {output_dir} --trust_remote_code ...\n"
+        f"  alignment diagnostics  python run_alignment_eval.py --model {output_dir} --dictionary ... "
+        "--output_dir ...\n"
+        "  publish                this command with --push_to_hub --hub_model_id ORG/NAME"
+    )
 
 
 if __name__ == "__main__":

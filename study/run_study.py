@@ -13,7 +13,8 @@
              with the encoder fixed (run_pretrain.py --train_heads_only), so that every objective starts
              from the same encoder with working heads. The untouched encoder is the baseline.
 3. post-train MLM, TLM, WEAM, PPA and ALIGN-MLM from that start, with the same data, steps, batch size,
-             sequence length and learning rate (run_pretrain.py).
+             sequence length, learning rate, warm-up and weight decay; masking and loss weights are each
+             objective's paper defaults (run_pretrain.py).
 4. evaluate  Each model, and the baseline: the alignment diagnostics (run_alignment_eval.py: dictionary
              P@1 from input embeddings and layer 8, Tatoeba retrieval, AER on the de-en gold set),
              zero-shot XNLI with --xnli_seeds seeds (fine-tune on English, test on de, es, zh) and zero-shot
@@ -46,6 +47,8 @@ from transformers import HfArgumentParser  # noqa: E402
 
 from benchmarks.bench_zero_shot import DEFAULT_MODEL_DIR, SHARED, ensure_model, qa_arguments  # noqa: E402
 from benchmarks.bench_zero_shot import xnli_arguments  # noqa: E402
+from weam.cli import HelpFormatter  # noqa: E402
+from weam.objectives import OBJECTIVES  # noqa: E402
 from weam.word_alignment import read_lines  # noqa: E402
 
 PARALLEL = SHARED / "data" / "parallel"
@@ -67,7 +70,8 @@ BASELINE = "baseline"
 @dataclass
 class StudyArguments:
     objectives: str = field(
-        default="mlm,tlm,weam,ppa,align_mlm", metadata={"help": "Objectives to compare, comma-separated."}
+        default="mlm,tlm,weam,ppa,align_mlm",
+        metadata={"help": f"Objectives to compare, comma-separated (of {', '.join(OBJECTIVES)})."},
     )
     model_dir: Path = field(
         default=DEFAULT_MODEL_DIR, metadata={"help": "The multilingual-e5-small folder (built if missing)."}
@@ -227,12 +231,13 @@ def post_training_arguments(args, specs, objective, output_dir, model_dir, steps
         "--model_name_or_path", model_dir, "--objective", objective, "--output_dir", output_dir,
         "--train_data", *specs, "--max_seq_length", args.max_seq_length, "--validation_pairs", 0,
         "--max_steps", steps, "--per_device_train_batch_size", args.batch_size, "--warmup_steps", 0.1,
+        "--weight_decay", 0,  # one optimizer for every objective (PPA's paper would use 0.01)
         "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps", 10, "--report_to", "none",
         "--disable_tqdm", "true", "--seed", args.seed,
     ]  # fmt: skip
-    if objective == "ppa":
+    if OBJECTIVES[objective].model_class == "PpaForPreTraining":
         argv += ["--config_overrides", f"ppa_queue_size={args.ppa_queue_size}"]
-    if objective == "align_mlm":
+    if OBJECTIVES[objective].uses_dictionary_loss:
         argv += ["--dictionaries", *DICTIONARIES]
     return argv
 
@@ -446,7 +451,11 @@ def plot(scores, path):
 
 
 def main(argv=None):
-    (args,) = HfArgumentParser(StudyArguments, description=__doc__).parse_args_into_dataclasses(argv)
+    (args,) = HfArgumentParser(StudyArguments, description=__doc__,
+                               formatter_class=HelpFormatter).parse_args_into_dataclasses(argv)
+    unknown = [name for name in args.objectives.split(",") if name not in OBJECTIVES]
+    if unknown:
+        sys.exit(f"error: --objectives: unknown {', '.join(unknown)}; choose from {', '.join(OBJECTIVES)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     if not (SHARED / "data").is_dir():

@@ -1,4 +1,5 @@
-"""align_mlm.py: dictionary reading and splitting, the subword index, and ALIGN-MLM's loss and its gradient."""
+"""weam/dictionaries.py (reading and splitting, the subword index) and ALIGN-MLM's loss and its gradient
+(weam/objectives/align_mlm.py)."""
 
 from pathlib import Path
 
@@ -7,13 +8,8 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer
 
-from weam.align_mlm import (
-    DictionaryAlignmentLoss,
-    DictionaryIndex,
-    dictionary_alignment_loss,
-    read_dictionary,
-    split_dictionary,
-)
+from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
+from weam.objectives.align_mlm import DictionaryAlignmentLoss, dictionary_alignment_loss
 from weam.word_alignment import AlignmentFileError
 
 TOKENIZER_DIR = Path(__file__).resolve().parents[1] / "data" / "sample" / "mbert-tokenizer"  # mBERT's vocabulary

@@ -3,6 +3,7 @@ accumulation; the Hub path up to the upload."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from safetensors import safe_open
 from transformers import TrainingArguments
 
 import run_pretrain
-from weam.align_mlm import DictionaryAlignmentLoss
+from weam.objectives.align_mlm import DictionaryAlignmentLoss
 from weam.trainer import AlignmentTrainer
 from configuration_weam import WeamConfig
 from modeling_weam import WeamForPreTraining
@@ -66,11 +67,16 @@ def check_hub_ready(folder):
     assert result.stdout.strip().splitlines()[-1].startswith("WeamModel (1, ") and "(1, 3)" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["weam", "tlm", "mlm", "ppa"])
-def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, objective):
+def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, objective):
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es")
     output = tmp_path / "out"
     log = train(tmp_path, output, [f"en-es={data}"], "--objective", objective)
+    printed = capsys.readouterr().out
+    # pairs trained on and held out are counted apart; what to do next
+    assert "on en-es (56 pairs trained on, 8 held out for evaluation)" in printed
+    assert "run_xnli.py" in printed and "--push_to_hub --hub_model_id" in printed
     losses = [entry for entry in log if "loss" in entry]
     assert len(losses) == 6 and all(entry["loss"] > 0 for entry in losses)
     if objective == "weam":
@@ -91,12 +97,21 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, objective):
     assert config["cross_lingual_weight"] == (1.0 if objective == "weam" else 0.0)
     card = (output / "README.md").read_text()
     assert objective in card and "trust_remote_code=True" in card and "- es" in card
+    # the settings used, printed at the start and in the card, each with where its value came from
+    title = run_pretrain.OBJECTIVES[objective].title
+    learning_rate = f"{run_pretrain.OBJECTIVES[objective].defaults['learning_rate']:g}"
+    assert f"| learning rate | {learning_rate} | paper ({title}) |" in card
+    assert "| batch size per device | 8 | run |" in card
+    assert re.search(rf"learning rate +{learning_rate}  \[paper \({title}\)\]", printed)
+    if objective == "ppa":
+        assert "| weight decay | 0.01 | paper (PPA) |" in card and "| warm-up | 0.1 of the steps | paper (PPA) |" in card
     report = json.loads((output / "data_report.json").read_text())
     assert report == [{"corpus": "en-es", "read": 64, "used": 64, "skipped": {}}]
     check_hub_ready(str(output))
     check_hub_ready(str(output / "checkpoint-3"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data/parallel is not beside the repo")
 def test_trains_on_real_shared_data_in_two_language_pairs(tmp_path):
     de = slice_corpus(tmp_path, f"{SHARED}/de-en/newstest2014.eng", f"{SHARED}/de-en/newstest2014.deu", name="de")
@@ -107,6 +122,7 @@ def test_trains_on_real_shared_data_in_two_language_pairs(tmp_path):
     assert "- zh" in (output / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path):
     data = [f"en-es={slice_corpus(tmp_path, f'{SAMPLE}/tico19.en-es.en', f'{SAMPLE}/tico19.en-es.es')}"]
     uninterrupted = train(tmp_path, tmp_path / "a", data)
@@ -203,9 +219,10 @@ def test_push_to_hub_uploads_a_complete_folder(tmp_path, monkeypatch):
     assert calls["create_repo"] == repo == "org/mbert-weam-en-zh"
     assert {"config.json", "model.safetensors", "modeling_weam.py", "configuration_weam.py", "README.md",
             "tokenizer_config.json"} <= set(files)
-    assert 'from_pretrained("org/mbert-weam-en-zh", trust_remote_code=True)' in calls["card"]
+    assert 'model_id = "org/mbert-weam-en-zh"' in calls["card"]
 
 
+@pytest.mark.slow
 def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path):
     """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4."""
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40)
@@ -249,11 +266,15 @@ def test_align_mlm_trains_saves_its_dictionary_and_reports_diagnostics(tmp_path)
     assert all(-10.0 <= entry["align_loss"] <= 10.0 for entry in losses)  # α·(−mean cosine), α = 10
     assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["align_loss"], rel=1e-4)
     saved = json.loads((output / "align_mlm_dictionary.json").read_text())
+    # the saved config describes the run: α of the dictionary loss, no cross-lingual head
+    config = json.loads((output / "config.json").read_text())
+    assert config["align_loss_weight"] == 10.0 and config["cross_lingual_weight"] == 0.0
     held_out = [entry for entry in log if "eval_dict_p@1" in entry]
     assert held_out and 0 <= held_out[-1]["eval_dict_input_p@1"] <= 1
     assert 0 < len(saved["pairs"]) < len(words)  # the held-out source words are not trained on
 
 
+@pytest.mark.slow
 def test_train_heads_only_leaves_the_encoder_and_word_embeddings_unchanged(tmp_path):
     data = [f"en-es={slice_corpus(tmp_path, f'{SAMPLE}/tico19.en-es.en', f'{SAMPLE}/tico19.en-es.es')}"]
     start, warmed = tmp_path / "start", tmp_path / "warmed"
@@ -264,3 +285,118 @@ def test_train_heads_only_leaves_the_encoder_and_word_embeddings_unchanged(tmp_p
         changed = {key for key in before.keys() if not torch.equal(before.get_tensor(key), after.get_tensor(key))}
     assert changed and all(key.startswith(("cls.", "cross_lingual_")) for key in changed), changed
     assert "cls.predictions.transform.dense.weight" in changed and "cross_lingual_transform.weight" in changed
+
+
+def parse(tmp_path, *argv):
+    model_args, data_args, alignment_args, training_args, objective, given = run_pretrain.parse_arguments(
+        ["--output_dir", str(tmp_path / "out"), "--report_to", "none", *argv])
+    return model_args, data_args, alignment_args, training_args, objective, given
+
+
+def test_paper_defaults_fill_only_what_is_not_given(tmp_path):
+    _, data_args, alignment_args, training_args, objective, given = parse(
+        tmp_path, "--objective", "ppa", "--learning_rate", "1e-4")
+    assert objective.name == "ppa" and {"objective", "learning_rate", "output_dir"} <= given
+    assert training_args.learning_rate == 1e-4  # given: kept
+    assert (training_args.per_device_train_batch_size, training_args.num_train_epochs, training_args.warmup_steps,
+            training_args.weight_decay, data_args.mlm_probability) == (128, 10.0, 0.1, 0.01, 0.15)
+    _, data_args, alignment_args, training_args, _, _ = parse(tmp_path)  # weam
+    assert (training_args.learning_rate, training_args.per_device_train_batch_size, training_args.num_train_epochs,
+            training_args.weight_decay, data_args.mlm_probability) == (5e-5, 32, 2.0, 0.0, 0.3)
+    _, _, alignment_args, _, _, _ = parse(tmp_path, "--objective", "align_mlm")
+    assert alignment_args.align_loss_weight == 10.0
+    # a JSON/YAML file: its keys are what is given
+    arguments = tmp_path / "args.yaml"
+    arguments.write_text(f"objective: ppa\nweight_decay: 0.0\noutput_dir: {tmp_path / 'out'}\nreport_to: none\n")
+    _, _, _, training_args, objective, given = run_pretrain.parse_arguments([str(arguments)])
+    assert objective.name == "ppa" and training_args.weight_decay == 0.0 and training_args.learning_rate == 3e-5
+    assert given == {"objective", "weight_decay", "output_dir", "report_to"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--objective", "tlm", "--cross_lingual_weight", "0.5"], "--cross_lingual_weight applies to --objective weam only"),
+    (["--objective", "ppa", "--unaligned_tokens", "self"], "--unaligned_tokens applies to --objective weam only"),
+    (["--objective", "mlm", "--aligner", "neural"], "--aligner: --objective mlm uses no word alignment"),
+    (["--objective", "tlm", "--symmetrization", "union"], "--symmetrization: --objective tlm uses no word alignment"),
+    (["--aligner", "neural+eflomal", "--aligner_model", "m", "--symmetrization", "union"],
+     "--symmetrization applies to --aligner eflomal only"),
+    (["--aligner", "neural"], "--aligner neural needs --aligner_model"),
+    (["--aligner_model", "m"], "--aligner_model applies to the neural aligners"),
+    (["--align_pairs_per_step", "10"], "--align_pairs_per_step applies to the dictionary loss only"),
+    (["--objective", "align_mlm"], "the dictionary loss .α = 10. needs --dictionaries"),
+    (["--eval_tatoeba_languages", "deu"], "--eval_tatoeba_languages applies with --eval_tatoeba_dir only"),
+    (["--cross_lingual_weight", "0"], "λ = 0 is --objective tlm"),
+    (["--max_steps", "0"], "--max_steps must be positive"),
+    (["--mlm_probability", "-0.3"], r"--mlm_probability is the share of tokens masked, in \(0, 1\); got -0.3"),
+    (["--mlm_probability", "1.5"], "got 1.5"),
+    (["--per_device_train_batch_size", "-4"], "--per_device_train_batch_size must be at least 1, got -4"),
+    (["--validation_pairs", "0", "--eval_strategy", "steps"], "--validation_pairs 0 holds nothing out"),
+])
+def test_a_setting_that_cannot_apply_or_cannot_work_stops_the_run(tmp_path, argv, message):
+    with pytest.raises(SystemExit, match=message):
+        run_pretrain.main(["--output_dir", str(tmp_path / "out"), "--report_to", "none", *argv])
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_tokenizer_larger_than_the_model_vocabulary_stops_before_the_data(tmp_path):
+    # the data does not exist: an error about it would mean the data was read first
+    with pytest.raises(SystemExit, match=r"has \d+ tokens but the model's vocabulary 100"):
+        run_pretrain.main(["--train_data", f"en-es={tmp_path}/none.en,{tmp_path}/none.es", "--config_overrides",
+                           TINY + ",vocab_size=100", "--output_dir", str(tmp_path / "out"), "--report_to", "none"])
+
+
+@pytest.mark.slow
+def test_no_validation_pairs_trains_without_evaluation_and_warns_of_unknown_tokens(tmp_path, caplog):
+    # Greek is not in the demo tokenizer (mBERT's pieces of the shipped en/es/zh sample): mostly [UNK]
+    source = tmp_path / "greek.en"
+    target = tmp_path / "greek.el"
+    source.write_text("the patient has a fever\n" * 16)
+    target.write_text("ο ασθενής έχει πυρετό ψψψ ξξξ\n" * 16)
+    links = tmp_path / "greek.align"  # given: no aligner run
+    links.write_text("0-0 3-3\n" * 16)
+    output = tmp_path / "out"
+    os.environ["HF_DATASETS_CACHE"] = str(tmp_path / "datasets-cache")
+    run_pretrain.main(["--train_data", f"en-el={source},{target},{links}", "--config_overrides", TINY,
+                       "--output_dir", str(output), "--per_device_train_batch_size", "8", "--validation_pairs", "0",
+                       "--max_steps", "2", "--save_strategy", "no", "--report_to", "none"])
+    log = json.loads((output / "trainer_state.json").read_text())["log_history"]
+    assert not any(key.startswith("eval_") for entry in log for key in entry)
+    warning = next(record.getMessage() for record in caplog.records if "of the training tokens are [UNK]" in record.getMessage())
+    assert "the demo tokenizer covers only the shipped sample" in warning
+    assert float(warning.split("%")[0]) > 20
+
+
+@pytest.mark.slow
+def test_processes_that_are_not_joined_stop_with_the_fix(tmp_path):
+    """Two processes on a machine without GPUs and without --use_cpu would train two copies into one folder."""
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+         os.path.join(ROOT, "run_pretrain.py"), "--output_dir", str(tmp_path / "out"), "--report_to", "none"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode != 0
+    assert "2 processes were launched" in result.stderr and "--use_cpu" in result.stderr
+    # a one-line error from each process (the launcher itself then reports the failed children)
+    assert "run_pretrain.py\", line" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_help_keeps_the_line_breaks_of_the_description(capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_pretrain.parse_arguments(["--objective", "ppa", "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert "\n    python run_pretrain.py                       # the embedded default" in text
+    # each objective's paper value, and the one this objective takes
+    assert "(weam 5e-05, tlm 5e-05, mlm 5e-05, ppa 3e-05, align_mlm 5e-05). (default: 3e-05)" in " ".join(text.split())
+
+
+def test_the_demo_tokenizer_script_prints_help_without_rebuilding(capsys):
+    sys.path.insert(0, SAMPLE)
+    import make_demo_tokenizer
+
+    vocabulary = os.path.join(SAMPLE, "demo-tokenizer", "vocab.txt")
+    before = os.stat(vocabulary).st_mtime_ns
+    with pytest.raises(SystemExit) as stop:
+        make_demo_tokenizer.main(["--help"])
+    assert stop.value.code == 0 and "\n    python data/sample/make_demo_tokenizer.py" in capsys.readouterr().out
+    assert os.stat(vocabulary).st_mtime_ns == before

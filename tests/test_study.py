@@ -115,3 +115,21 @@ def test_a_stage_is_skipped_only_with_the_same_settings_and_inputs(tmp_path, mon
     assert ran == [["--max_steps", "80"], ["--max_steps", "160"], ["--max_steps", "160"]]
     record = run_study.read_stages(tmp_path)["weam-xnli"]
     assert record["settings"][:2] == ["--max_steps", "160"] and record["settings"][2].startswith(f"input {model} modified")
+
+
+def test_help_keeps_the_line_breaks_and_lists_the_objectives(capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_study.main(["--help"])
+    text = capsys.readouterr().out
+    assert stop.value.code == 0 and "\n1. data      Parallel en-de" in text and "\n2. warm-up   The encoder" in text
+    assert "(of weam, tlm, mlm, ppa, align_mlm)" in " ".join(text.split())
+
+
+def test_objective_specific_arguments_come_from_the_registry():
+    args = run_study.StudyArguments()
+    ppa = run_study.post_training_arguments(args, ["en-de=a,b"], "ppa", "out", "model", 10)
+    align_mlm = run_study.post_training_arguments(args, ["en-de=a,b"], "align_mlm", "out", "model", 10)
+    weam = run_study.post_training_arguments(args, ["en-de=a,b"], "weam", "out", "model", 10)
+    assert f"ppa_queue_size={args.ppa_queue_size}" in ppa and "--dictionaries" in align_mlm
+    assert "--config_overrides" not in weam and "--dictionaries" not in weam
+    assert weam[weam.index("--weight_decay") + 1] == 0  # one optimizer for every objective

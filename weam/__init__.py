@@ -2,12 +2,14 @@
 
     corpora.py         parallel corpora in, checked, counted, tokenized, word links mapped to subwords
     word_alignment.py  eflomal + symmetrization, the batched neural aligner, Pharaoh/TALP files, AER
-    align_mlm.py       bilingual dictionaries and ALIGN-MLM's embedding loss
+    objectives/        the objectives (WEAM, TLM, MLM, PPA, ALIGN-MLM): one module each and their registry
+    dictionaries.py    bilingual dictionaries: reading, a held-out split, words as subword ids
     trainer.py         the stock Trainer, extended: per-head losses, the dictionary loss, Hub-ready folders
     model_card.py      the model card of a post-trained model
     diagnostics.py     dictionary P@k, Tatoeba retrieval, AER and the word-pair plot of an encoder
     finetuning.py      zero-shot / translate-train fine-tuning shared by run_xnli.py and run_qa.py
     metrics.py         accuracy, SQuAD/MLQA EM and F1
+    cli.py             what the command lines share
 
 The model itself lives in the top-level `configuration_weam.py` and `modeling_weam.py` (they travel to
 the Hub as remote code), the batching in `data_collator.py`.

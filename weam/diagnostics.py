@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
-from weam.align_mlm import mean_subword_embeddings, tokenize_words
+from weam.dictionaries import mean_subword_embeddings, tokenize_words
 from weam.word_alignment import AlignmentFileError, read_lines, read_parallel_file, read_talp
 
 logger = logging.getLogger(__name__)

@@ -1,20 +1,19 @@
-"""The model card (README.md) of a post-trained checkpoint, written with `huggingface_hub.ModelCard`."""
+"""The model card (README.md) of a post-trained checkpoint, from the run's real settings.
 
-import json
+Written with `huggingface_hub.ModelCard`: a metadata block (base model, Hub datasets, languages,
+pipeline tag, license, tags), what the model is for, its training data (file names or Hub ids, never
+local paths) and procedure (every setting, and where its value came from), the held-out evaluation as
+tables, limitations, and the citation of the objective's paper (from weam/objectives).
+"""
+
 import os
 
 from huggingface_hub import ModelCard, ModelCardData
 
-OBJECTIVE_TEXT = {
-    "weam": "WEAM (Word-Exchange Aligning Model): masked tokens of a translation pair are predicted from their own "
-    "hidden state and, through the word alignment, from the states of their aligned words in the other language "
-    "(L = L_mp + λ·L_cp)",
-    "tlm": "TLM (translation language modeling): masked language modeling on concatenated translation pairs",
-    "mlm": "MLM (masked language modeling) on the single sentences of the parallel data",
-    "ppa": "PPA (post-pretraining alignment): MoCo contrastive learning on [CLS] of translation pairs plus TLM",
-    "align_mlm": "ALIGN-MLM: MLM plus a loss that raises the cosine similarity of the input embeddings of "
-    "bilingual-dictionary word pairs",
-}
+from weam.objectives import OBJECTIVES
+
+# Log entries that are bookkeeping, not results.
+NOT_METRICS = ("epoch", "step", "runtime", "samples_per_second", "steps_per_second", "total_flos")
 
 TEMPLATE = """---
 {card_data}
@@ -22,70 +21,203 @@ TEMPLATE = """---
 
 # {title}
 
-`{base_model}` post-trained for cross-lingual alignment with the weam toolkit.
+{base_model_text} post-trained with **{objective.title}** on parallel sentences ({languages}) to align its
+languages for zero-shot cross-lingual transfer, with the weam toolkit.
 
-**Objective:** {objective_text}.
+**{objective.title}:** {objective.summary}. Introduced in {objective.paper}
+{notes}
+## Intended uses
 
-**Languages:** {languages}. **Data:** {data}.
+The encoder of a model fine-tuned on a task in one language and applied to the others (zero-shot
+cross-lingual transfer: classification such as XNLI, extractive QA such as MLQA, token classification),
+or trained on machine-translated task data (translate-train). Its masked-language-model head is the one
+trained here (fill-mask).
 
-## Use
+## How to use
 
 ```python
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-tokenizer = AutoTokenizer.from_pretrained("{repo}", trust_remote_code=True)  # the config is remote code
-encoder = AutoModel.from_pretrained("{repo}", trust_remote_code=True)
+model_id = "{model_id}"{model_id_note}
+tokenizer = AutoTokenizer.from_pretrained(model_id, trust_remote_code=True)
+encoder = AutoModel.from_pretrained(model_id, trust_remote_code=True)  # the config is remote code
 # or a fresh task head on the aligned encoder, to fine-tune as usual:
-classifier = AutoModelForSequenceClassification.from_pretrained("{repo}", trust_remote_code=True, num_labels=3)
+classifier = AutoModelForSequenceClassification.from_pretrained(model_id, trust_remote_code=True, num_labels=3)
 ```
 
-The remote code is a plain BERT encoder (`configuration_weam.py`, `modeling_weam.py`); without remote code,
-export it with `python export_bert.py --model {repo} --output DIR` and load DIR with stock `transformers`.
+The remote code is a plain BERT encoder (`configuration_weam.py`, `modeling_weam.py`). Without remote
+code: `python export_bert.py --model {model_id} --output DIR` writes a stock BERT checkpoint.
 
-## Training
+## Training data
 
-| setting | value |
-|---|---|
-{hyperparameters}
+| corpus | source | pairs trained on | pairs held out | pairs skipped |
+|---|---|---:|---:|---:|
+{corpus_rows}
 
-## Results
+## Training procedure
 
-{results}
+{settings_intro}
+
+| setting | value | from |
+|---|---|---|
+{settings_rows}
+
+{training_results}
+
+## Evaluation
+
+{evaluation}
+
+## Limitations
+
+{limitations}
+
+## Citation
+
+```bibtex
+{objective.paper.bibtex}
+```
 """
 
 
-def write(folder, base_model, objective, languages, data, hyperparameters, license="apache-2.0", repo=None,
-          trainer_state=None, data_report=None):
-    """Writes `folder/README.md`. `hyperparameters`: a dict shown as a table; `trainer_state` gives the results."""
-    repo = repo or os.path.basename(os.path.abspath(folder))
+def corpus_entry(spec_text, report=None, held_out=0):
+    """A `--train_data` corpus as the card shows it: its name, file names or Hub id (no local paths), pair counts.
+
+    `report`: the corpus's `CorpusReport` (None for a stream: counts unknown); `held_out`: pairs kept for evaluation.
+    """
+    name, _, location = spec_text.rpartition("=")
+    paths = location.split(",")
+    local = len(paths) > 1 or os.path.exists(location)
+    hub_dataset = None if local else location.partition("@")[0].partition(":")[0]
+    return {
+        "name": name or location,
+        "source": ", ".join(os.path.basename(os.path.normpath(path)) for path in paths) if local else location,
+        "hub_dataset": hub_dataset,
+        "trained": report.used - held_out if report is not None else None,
+        "held_out": held_out if report is not None else None,
+        "skipped": sum(report.skipped.values()) if report is not None else None,
+        "skipped_reasons": dict(report.skipped) if report is not None else {},
+    }
+
+
+def _number(value):
+    if value is None:
+        return "(stream)"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _metrics(entry, prefix=""):
+    return {key[len(prefix):]: value for key, value in entry.items() if key.startswith(prefix)
+            and not key.endswith(NOT_METRICS) and isinstance(value, (int, float))}
+
+
+def _results(log):
+    """(training results table, evaluation section) from the Trainer's log history."""
+    training = [entry for entry in log if "loss" in entry and "eval_loss" not in entry]
+    # the last evaluation of each step (a run's final evaluation may repeat its last scheduled one)
+    evaluations = list({entry["step"]: entry for entry in log if "eval_loss" in entry}.values())
+    final = next((entry for entry in reversed(log) if "train_loss" in entry), None)
+    lines = []
+    if evaluations:
+        lines += ["| step | epoch | training loss | held-out loss |", "|---:|---:|---:|---:|"]
+        for entry in evaluations:
+            last_training = next((t for t in reversed(training) if t["step"] <= entry["step"]), {})
+            lines.append(f"| {entry['step']} | {_number(entry.get('epoch'))} | "
+                         f"{_number(last_training.get('loss', '-'))} | {_number(entry['eval_loss'])} |")
+    elif training:
+        lines.append(f"Last logged training loss: {_number(training[-1]['loss'])} (step {training[-1]['step']}).")
+    if final is not None:
+        lines.append(f"\n{final['step']} optimizer steps, {_number(final.get('epoch'))} epochs, "
+                     f"mean training loss {_number(final['train_loss'])}.")
+    training_results = "### Training results\n\n" + "\n".join(lines) if lines else ""
+    if not evaluations:
+        return training_results, "No held-out evaluation in this run (`--validation_pairs 0` or no evaluation step)."
+    metrics = _metrics(evaluations[-1], "eval_")
+    evaluation = (
+        f"On the pairs held out of the training data, at step {evaluations[-1]['step']} (losses per predicted "
+        "token; accuracies: masked tokens predicted exactly; `dict_*` and `tatoeba_*`: the alignment diagnostics "
+        "of run_alignment_eval.py on held-out dictionary words and Tatoeba sentences).\n\n"
+        "| metric | value |\n|---|---:|\n" + "\n".join(f"| {key} | {_number(value)} |" for key, value in metrics.items())
+        + "\n\nThese measure the post-training objective, not transfer: evaluate the model on your task "
+        "(run_xnli.py, run_qa.py) before you rely on it."
+    )
+    return training_results, evaluation
+
+
+def _limitations(objective, base_model, corpora, languages):
+    trained = sum(corpus["trained"] or 0 for corpus in corpora)
+    items = [
+        f"Aligned on {_number(trained) if trained else 'a stream of'} translation pairs of {', '.join(languages)} "
+        "only: other languages of the base model were not trained here and may lose some quality.",
+        "The parallel data's domain and its biases carry over; a model card cannot replace an evaluation on "
+        "your task and languages.",
+    ]
+    if objective.needs_alignment:
+        items.append("Word alignments come from an unsupervised aligner and are noisy; rare words and "
+                     "languages far from the others align worst.")
+    if base_model is None:
+        items.insert(0, "**A demonstration model**: a tiny randomly initialized BERT trained on a small sample. "
+                     "It shows that the pipeline works; it is not useful for any task.")
+    return "\n".join(f"- {item}" for item in items)
+
+
+def write(folder, objective, base_model, languages, corpora, settings, repo=None, trainer_state=None,
+          license="apache-2.0"):
+    """Writes `folder/README.md`.
+
+    Args:
+        objective: the `--objective` name (its registry entry gives the text, tags and citation).
+        base_model: the Hub id or folder post-trained (None: the tiny random demo model).
+        languages: language codes of the training data.
+        corpora: `corpus_entry` dicts, one per corpus.
+        settings: (setting, value, where the value came from) rows, as run_pretrain.py prints them.
+        repo: the Hub repository id (`--hub_model_id`), if any.
+        trainer_state: the Trainer's state; its log history gives the results.
+    """
+    objective = OBJECTIVES[objective]
+    base_model_is_local = base_model is not None and os.path.exists(base_model)
+    languages = sorted(languages)
     card_data = ModelCardData(
-        language=sorted(languages),
+        language=languages,
         license=license,
         library_name="transformers",
-        base_model=base_model if base_model and not os.path.isdir(base_model) else None,
-        tags=["cross-lingual", "word-alignment", objective, "weam"],
+        base_model=base_model if base_model and not base_model_is_local else None,
+        datasets=sorted({corpus["hub_dataset"] for corpus in corpora if corpus["hub_dataset"]}) or None,
+        pipeline_tag="fill-mask",
+        tags=["weam", objective.name, "cross-lingual", "multilingual", "parallel-data"],
     )
-    log = trainer_state.log_history if trainer_state is not None else []
-    evaluations = [entry for entry in log if "eval_loss" in entry]
-    training = [entry for entry in log if "loss" in entry]
-    results = []
-    if training:
-        results.append(f"Last training log (step {training[-1].get('step')}): " + json.dumps(training[-1]))
-    if evaluations:
-        results.append(f"Held-out evaluation (step {evaluations[-1].get('step')}): " + json.dumps(evaluations[-1]))
-    if data_report:
-        results.append("Data: " + "; ".join(data_report))
+    if base_model is None:
+        base_model_text = "A tiny randomly initialized BERT (the toolkit's embedded demo)"
+    elif base_model_is_local:
+        base_model_text = f"The local checkpoint `{os.path.basename(os.path.normpath(base_model))}`"
+    else:
+        base_model_text = f"[`{base_model}`](https://huggingface.co/{base_model})"
+    model_id = repo or "./" + os.path.basename(os.path.abspath(folder))
+    corpus_rows = "\n".join(
+        f"| {c['name']} | {c['source']} | {_number(c['trained'])} | {_number(c['held_out'])} | "
+        f"{_number(c['skipped'])}{' (' + ', '.join(f'{n} {why}' for why, n in c['skipped_reasons'].items()) + ')' if c['skipped'] else ''} |"
+        for c in corpora
+    )
+    training_results, evaluation = _results(trainer_state.log_history if trainer_state is not None else [])
     card = ModelCard(
         TEMPLATE.format(
             card_data=card_data.to_yaml(),
-            title=repo,
-            base_model=base_model or "a randomly initialized BERT",
-            objective_text=OBJECTIVE_TEXT[objective],
-            languages=", ".join(sorted(languages)),
-            data=", ".join(data),
-            repo=repo,
-            hyperparameters="\n".join(f"| {key} | {value} |" for key, value in hyperparameters.items()),
-            results="\n\n".join(results) or "No results logged yet.",
+            title=repo or os.path.basename(os.path.abspath(folder)),
+            base_model_text=base_model_text,
+            objective=objective,
+            languages=", ".join(languages),
+            notes=f"\n{objective.notes}\n" if objective.notes else "",
+            model_id=model_id,
+            model_id_note="" if repo else "  # this folder; once pushed, its Hub id",
+            corpus_rows=corpus_rows,
+            settings_intro="Every setting of the run. *paper*: the objective paper's value, used because the "
+            "run did not set it; *run*: set for this run; *toolkit*: the toolkit's default.",
+            settings_rows="\n".join(f"| {name} | {value} | {origin} |" for name, value, origin in settings),
+            training_results=training_results,
+            evaluation=evaluation,
+            limitations=_limitations(objective, base_model, corpora, languages),
         )
     )
     card.save(os.path.join(folder, "README.md"))

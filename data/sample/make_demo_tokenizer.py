@@ -8,6 +8,7 @@ while the output layer of the embedded demo model shrinks from 119,547 rows to a
     python data/sample/make_demo_tokenizer.py
 """
 
+import argparse
 import glob
 import os
 
@@ -16,7 +17,8 @@ from transformers import AutoTokenizer
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     full = AutoTokenizer.from_pretrained(os.path.join(HERE, "mbert-tokenizer"))
     used = set()
     for path in sorted(glob.glob(os.path.join(HERE, "tico19.*"))):

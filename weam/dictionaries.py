@@ -1,29 +1,12 @@
-"""ALIGN-MLM's auxiliary loss: pull the input embeddings of bilingual-dictionary translations together.
+"""Bilingual dictionaries: reading (MUSE and kin), a held-out split, and words as padded subword ids.
 
-    L_align = −mean over dictionary pairs (s, t) of cos(E[s], E[t])
-
-where E[w] is the mean of the input embeddings of word w's subwords (Tang et al. 2022, "Align-MLM:
-Word Embedding Alignment is Crucial for Multilingual Pre-training"). The training loss becomes
-L + α·L_align, α = 10 by default.
-
-Reading and splitting dictionaries:
-
-    pairs = read_dictionary("../shared/data/dictionaries/en-de.dict")  # MUSE as hunalign ships it: `die @ the`
+    pairs = read_dictionary("en-de.dict")                    # MUSE as hunalign ships it: `die @ the`
     train_pairs, test_pairs = split_dictionary(pairs, test_size=0.1, seed=42)  # no source word on both sides
+    index = DictionaryIndex(tokenizer, train_pairs)          # subword ids, padded, for vectorized losses
+    vectors = mean_subword_embeddings(embedding_weight, index.source_ids, index.source_lengths)
 
-The loss, from a trainer (the whole interface):
-
-    index = DictionaryIndex(tokenizer, train_pairs)          # subword ids, padded, for a vectorized loss
-    index.save(os.path.join(output_dir, DICTIONARY_FILE))     # the dictionary travels with the run
-    align_loss = DictionaryAlignmentLoss(index, weight=10.0, pairs_per_step=None, seed=42)
-    ...
-    term = align_loss(model, step=state.global_step)          # α·L_align, a scalar on the model's device
-
-`align_loss(model, step)` reads `model.get_input_embeddings().weight`, so it works on WEAM and on any
-BERT-family model. The pairs of a step are drawn from a generator seeded with (seed, step): the
-micro-batches of one optimizer step share them and a resumed run draws what an uninterrupted one
-would have. `weam.trainer.AlignmentTrainer` adds each micro-batch's share of the term, so that an
-optimizer step gets α·L_align once, whatever the accumulation and the number of processes.
+ALIGN-MLM's loss (weam/objectives/align_mlm.py) and the alignment diagnostics (weam/diagnostics.py)
+both read dictionaries through this module.
 """
 
 import hashlib
@@ -32,13 +15,10 @@ import os
 import re
 
 import torch
-import torch.nn.functional as F
 
 from weam.word_alignment import AlignmentFileError, read_lines
 
 DICTIONARY_FORMATS = ("auto", "muse", "pairs", "tsv")
-# The dictionary file written into a run's output folder.
-DICTIONARY_FILE = "align_mlm_dictionary.json"
 # `en-de.dict`, `en-de.0-5000.txt`: the file's source and target languages.
 _LANGUAGE_PAIR = re.compile(r"([a-z]{2,3})-([a-z]{2,3})(?:\.|$)")
 
@@ -121,7 +101,7 @@ def tokenize_words(tokenizer, words):
 
 
 class DictionaryIndex:
-    """Dictionary pairs as padded subword ids, what `dictionary_alignment_loss` takes.
+    """Dictionary pairs as padded subword ids, what ALIGN-MLM's loss and the diagnostics take.
 
     Pairs with a word the tokenizer turns into nothing or into its unknown token are dropped (pulling
     [UNK] towards many words would only blur it), and with `single_token_only` so are pairs with a
@@ -169,36 +149,3 @@ def mean_subword_embeddings(embedding_weight, ids, lengths):
     summed = embedding_weight.new_zeros(len(lengths), embedding_weight.shape[1])
     summed = summed.index_add(0, rows, embedding_weight[ids[valid]])
     return summed / lengths.clamp(min=1)[:, None].to(summed.dtype)
-
-
-def dictionary_alignment_loss(embedding_weight, source_ids, source_lengths, target_ids, target_lengths):
-    """L_align = −mean cos(E[source word], E[target word]), a word's vector the mean of its subword embeddings."""
-    source = mean_subword_embeddings(embedding_weight, source_ids, source_lengths).float()
-    target = mean_subword_embeddings(embedding_weight, target_ids, target_lengths).float()
-    return -F.cosine_similarity(source, target, dim=-1).mean()
-
-
-class DictionaryAlignmentLoss:
-    """α·L_align of a model's input embeddings, on every pair of `index` or on `pairs_per_step` drawn per step."""
-
-    def __init__(self, index: DictionaryIndex, weight=10.0, pairs_per_step=None, seed=42):
-        if len(index) == 0:
-            raise ValueError("the dictionary has no usable pair (see DictionaryIndex for what is dropped)")
-        if pairs_per_step is not None and pairs_per_step < 1:
-            raise ValueError(f"pairs_per_step must be at least 1 (or None for all pairs), got {pairs_per_step}")
-        self.index, self.weight, self.pairs_per_step, self.seed = index, weight, pairs_per_step, seed
-
-    def sample(self, step):
-        """Rows of the index used at optimizer step `step`: the same for the same (seed, step)."""
-        if self.pairs_per_step is None or self.pairs_per_step >= len(self.index):
-            return torch.arange(len(self.index))
-        generator = torch.Generator().manual_seed((self.seed << 32) + step)
-        return torch.randperm(len(self.index), generator=generator)[: self.pairs_per_step]
-
-    def __call__(self, model, step=0):
-        embedding_weight = model.get_input_embeddings().weight
-        rows = self.sample(step)
-        tensors = (self.index.source_ids, self.index.source_lengths, self.index.target_ids, self.index.target_lengths)
-        return self.weight * dictionary_alignment_loss(
-            embedding_weight, *(tensor[rows].to(embedding_weight.device) for tensor in tensors)
-        )
