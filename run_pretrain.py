@@ -279,7 +279,7 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
     if weight < 0:
         problems.append(f"--align_loss_weight must be >= 0, got {weight}")
     elif weight == 0 and objective.uses_dictionary_loss:
-        problems.append(f"--objective {objective.name} with --align_loss_weight 0 is --objective mlm")
+        problems.append(f"--objective {objective.name} is its dictionary loss: --align_loss_weight must be > 0")
     elif weight > 0 and not alignment_args.dictionaries:
         problems.append(f"the dictionary loss (α = {weight:g}) needs --dictionaries (e.g. MUSE's en-de.dict)")
     if weight == 0:
