@@ -279,7 +279,7 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
     if weight < 0:
         problems.append(f"--align_loss_weight must be >= 0, got {weight}")
     elif weight == 0 and objective.uses_dictionary_loss:
-        problems.append(f"--objective {objective.name} with --align_loss_weight 0 is --objective mlm")
+        problems.append(f"--objective {objective.name} is its dictionary loss: --align_loss_weight must be > 0")
     elif weight > 0 and not alignment_args.dictionaries:
         problems.append(f"the dictionary loss (α = {weight:g}) needs --dictionaries (e.g. MUSE's en-de.dict)")
     if weight == 0:
@@ -334,11 +334,12 @@ def run_settings(objective, given, model_args, data_args, alignment_args, traini
     warmup = training_args.warmup_steps
     rows = [
         row("objective", "objective"),
-        row("base model", "model_name_or_path", model_args.model_name_or_path or "tiny random BERT ("
+        row("base model", "model_name_or_path", model_card.public_name(model_args.model_name_or_path)
+            if model_args.model_name_or_path else "tiny random BERT ("
             + ", ".join(f"{key}={value}" for key, value in TINY_MODEL.items()) + ")"),
         *([row("config overrides", "config_overrides")] if model_args.config_overrides else []),
-        row("tokenizer", "tokenizer_name", os.path.basename(os.path.normpath(
-            model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER))),
+        row("tokenizer", "tokenizer_name", model_card.public_name(
+            model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER)),
         row("masked tokens", "mlm_probability", f"{data_args.mlm_probability:g}"
             + (" (whole words)" if data_args.whole_word_mask else "")),
     ]
@@ -346,13 +347,14 @@ def run_settings(objective, given, model_args, data_args, alignment_args, traini
     rows += [(name.replace("_", " "), value, f"paper ({objective.title})") for name, value in objective.collator.items()]
     if objective.needs_alignment:
         aligner = data_args.aligner + (f" ({data_args.symmetrization})" if data_args.aligner == "eflomal" else
-                                       f" ({os.path.basename(data_args.aligner_model)}, layer {data_args.aligner_layer})")
+                                       f" ({model_card.public_name(data_args.aligner_model)}, layer "
+                                       f"{data_args.aligner_layer})")
         rows += [row("word aligner", "aligner", aligner),
                  row("subword links", "first_subword_only", "first" if data_args.first_subword_only else "all")]
     if alignment_args.align_loss_weight > 0:
         rows += [row("dictionary loss weight α", "align_loss_weight"),
                  row("dictionary pairs per step", "align_pairs_per_step", alignment_args.align_pairs_per_step or "all"),
-                 row("dictionaries", "dictionaries", ", ".join(map(os.path.basename, alignment_args.dictionaries)))]
+                 row("dictionaries", "dictionaries", ", ".join(map(model_card.public_name, alignment_args.dictionaries)))]
     rows += [
         row("max sequence length", "max_seq_length"),
         row("learning rate", "learning_rate", f"{training_args.learning_rate:g}"),

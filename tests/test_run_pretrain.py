@@ -284,6 +284,8 @@ def test_train_heads_only_leaves_the_encoder_and_word_embeddings_unchanged(tmp_p
     with safe_open(str(start / "model.safetensors"), "pt") as before, safe_open(str(warmed / "model.safetensors"), "pt") as after:
         changed = {key for key in before.keys() if not torch.equal(before.get_tensor(key), after.get_tensor(key))}
     assert changed and all(key.startswith(("cls.", "cross_lingual_")) for key in changed), changed
+    card = (warmed / "README.md").read_text()  # a local base model, by its folder name only
+    assert str(tmp_path) not in card and "| base model | start | run |" in card
     assert "cls.predictions.transform.dense.weight" in changed and "cross_lingual_transform.weight" in changed
 
 

@@ -80,6 +80,11 @@ code: `python export_bert.py --model {model_id} --output DIR` writes a stock BER
 """
 
 
+def public_name(location):
+    """A Hub id as it is; a local file or folder by its name only (a card shows no local paths)."""
+    return os.path.basename(os.path.normpath(location)) if os.path.exists(location) else location
+
+
 def corpus_entry(spec_text, report=None, held_out=0):
     """A `--train_data` corpus as the card shows it: its name, file names or Hub id (no local paths), pair counts.
 
@@ -191,7 +196,7 @@ def write(folder, objective, base_model, languages, corpora, settings, repo=None
     if base_model is None:
         base_model_text = "A tiny randomly initialized BERT (the toolkit's embedded demo)"
     elif base_model_is_local:
-        base_model_text = f"The local checkpoint `{os.path.basename(os.path.normpath(base_model))}`"
+        base_model_text = f"The local checkpoint `{public_name(base_model)}`"
     else:
         base_model_text = f"[`{base_model}`](https://huggingface.co/{base_model})"
     model_id = repo or "./" + os.path.basename(os.path.abspath(folder))
