@@ -4,35 +4,27 @@ Self-contained on purpose: this file travels to the Hub as remote code next to
 `modeling_weam.py`, so it imports nothing from this repository.
 """
 
+from typing import Literal
+
+from huggingface_hub.dataclasses import strict
 from transformers import BertConfig
 
-UNALIGNED_TOKEN_MODES = ("ignore", "self", "zero")
-SUBWORD_LINK_MODES = ("all", "first")
 
-# Written into every saved config, so `AutoX.from_pretrained(dir, trust_remote_code=True)` finds each class.
-WEAM_AUTO_MAP = {
-    "AutoConfig": "configuration_weam.WeamConfig",
-    "AutoModel": "modeling_weam.WeamModel",
-    "AutoModelForPreTraining": "modeling_weam.WeamForPreTraining",
-    "AutoModelForMaskedLM": "modeling_weam.WeamForMaskedLM",
-    "AutoModelForSequenceClassification": "modeling_weam.WeamForSequenceClassification",
-    "AutoModelForQuestionAnswering": "modeling_weam.WeamForQuestionAnswering",
-    "AutoModelForTokenClassification": "modeling_weam.WeamForTokenClassification",
-}
-
-
+@strict
 class WeamConfig(BertConfig):
     r"""
-    Configuration of the WEAM model family (Word-Exchange Aligning Model). Every `BertConfig`
-    argument is accepted unchanged, so a plain BERT checkpoint (e.g. `bert-base-multilingual-cased`)
-    is a valid starting point: `WeamConfig.from_pretrained("bert-base-multilingual-cased")`.
+    Configuration of the WEAM pre-training models (`WeamForPreTraining`, `PpaForPreTraining`). Every
+    `BertConfig` argument is accepted unchanged, so a plain BERT checkpoint (e.g.
+    `bert-base-multilingual-cased`) is a valid starting point: `WeamConfig.from_pretrained(...)`.
+
+    `model_type` stays `"bert"` on purpose: a saved folder is a BERT checkpoint to every stock loader
+    (`AutoTokenizer`, `AutoModel`, the `AutoModelFor...` task heads, pipelines), without remote code.
+    Only the pre-training model is remote code, found through `auto_map` (see `modeling_weam.py`).
+    The settings below ride along in config.json and describe the run.
 
     Args:
         cross_lingual_weight (`float`, *optional*, defaults to 1.0):
             λ in L = L_mp + λ·L_cp. 0 turns WEAM into TLM (on pairs) or MLM (on single sentences).
-        subword_links (`str`, *optional*, defaults to `"all"`):
-            How a word link (i, j) becomes subword position links: `"all"` links every subword of
-            word i with every subword of word j; `"first"` links only their first subwords.
         unaligned_tokens (`str`, *optional*, defaults to `"ignore"`):
             What a masked token with no aligned partner does in the cross-lingual head.
             `"ignore"`: it has no cross-lingual prediction (it still counts in L_mp). The paper
@@ -41,8 +33,10 @@ class WeamConfig(BertConfig):
             so every masked token has both predictions.
             `"zero"`: the paper's formula taken literally: its row of AᵀH is zero, so it is predicted
             from H̃ = b₂ alone.
-            In both modes L_cp is the mean over the masked tokens that have a cross-lingual
-            prediction, exactly also under gradient accumulation and several processes.
+            In every mode both L_mp and L_cp are divided by the number of masked tokens (of the whole
+            optimizer step, under gradient accumulation and several processes): with `"ignore"`, a
+            masked token without a cross-lingual prediction adds 0 to L_cp but still counts in its
+            denominator, so λ weighs the two heads per masked token.
         ppa_projection_dim (`int`, *optional*, defaults to 300):
             PPA: output size of the projection z = W₂·ReLU(W₁h).
         ppa_queue_size (`int`, *optional*, defaults to 32000):
@@ -52,47 +46,31 @@ class WeamConfig(BertConfig):
         ppa_temperature (`float`, *optional*, defaults to 0.05):
             PPA: temperature τ of the InfoNCE loss.
         align_loss_weight (`float`, *optional*, defaults to 0.0):
-            ALIGN-MLM: weight α of the dictionary embedding loss L_align (0: off).
+            ALIGN-MLM: weight α of the dictionary embedding loss L_align that the run added (0: none).
+            The loss itself is computed by the trainer (`weam/align_mlm.py`); this field records it.
     """
 
-    model_type = "weam"
-    # The settings this class adds to BERT's (everything else is a BertConfig argument).
-    weam_settings = (
-        "cross_lingual_weight",
-        "subword_links",
-        "unaligned_tokens",
-        "ppa_projection_dim",
-        "ppa_queue_size",
-        "ppa_momentum",
-        "ppa_temperature",
-        "align_loss_weight",
-    )
+    model_type = "bert"
 
-    def __init__(
-        self,
-        cross_lingual_weight=1.0,
-        subword_links="all",
-        unaligned_tokens="ignore",
-        ppa_projection_dim=300,
-        ppa_queue_size=32000,
-        ppa_momentum=0.999,
-        ppa_temperature=0.05,
-        align_loss_weight=0.0,
-        **kwargs,
-    ):
-        if unaligned_tokens not in UNALIGNED_TOKEN_MODES:
-            raise ValueError(f"unaligned_tokens must be one of {UNALIGNED_TOKEN_MODES}, got {unaligned_tokens!r}")
-        if subword_links not in SUBWORD_LINK_MODES:
-            raise ValueError(f"subword_links must be one of {SUBWORD_LINK_MODES}, got {subword_links!r}")
-        # A BERT checkpoint's config.json says model_type "bert"; it is still a valid WEAM config.
-        kwargs.pop("model_type", None)
-        super().__init__(**kwargs)
-        self.cross_lingual_weight = cross_lingual_weight
-        self.subword_links = subword_links
-        self.unaligned_tokens = unaligned_tokens
-        self.ppa_projection_dim = ppa_projection_dim
-        self.ppa_queue_size = ppa_queue_size
-        self.ppa_momentum = ppa_momentum
-        self.ppa_temperature = ppa_temperature
-        self.align_loss_weight = align_loss_weight
-        self.auto_map = {**WEAM_AUTO_MAP, **(getattr(self, "auto_map", None) or {})}
+    cross_lingual_weight: float | int = 1.0
+    unaligned_tokens: Literal["ignore", "self", "zero"] = "ignore"
+    ppa_projection_dim: int = 300
+    ppa_queue_size: int = 32000
+    ppa_momentum: float | int = 0.999
+    ppa_temperature: float | int = 0.05
+    align_loss_weight: float | int = 0.0
+
+    def validate_architecture(self):
+        """Part of `@strict` validation: the ranges of the WEAM settings."""
+        super().validate_architecture()
+        if self.cross_lingual_weight < 0:
+            raise ValueError(f"cross_lingual_weight must be >= 0, got {self.cross_lingual_weight}")
+        if self.align_loss_weight < 0:
+            raise ValueError(f"align_loss_weight must be >= 0, got {self.align_loss_weight}")
+        if self.ppa_projection_dim < 1 or self.ppa_queue_size < 1:
+            raise ValueError(f"ppa_projection_dim and ppa_queue_size must be >= 1, got {self.ppa_projection_dim} "
+                             f"and {self.ppa_queue_size}")
+        if not 0 <= self.ppa_momentum < 1:
+            raise ValueError(f"ppa_momentum must be in [0, 1), got {self.ppa_momentum}")
+        if self.ppa_temperature <= 0:
+            raise ValueError(f"ppa_temperature must be > 0, got {self.ppa_temperature}")

@@ -1,14 +1,27 @@
 #!/usr/bin/env python
-"""Export a WEAM checkpoint as a plain `bert` checkpoint that stock `transformers` loads without remote code.
+"""Export a WEAM checkpoint as a plain `bert` checkpoint: no WEAM settings in its config, no `auto_map`, no
+pre-training heads beyond BERT's MLM head (the cross-lingual head and PPA's key encoder are left out).
 
     python export_bert.py --model output/mbert-weam-en-de --output mbert-weam-en-de-bert
+
+A WEAM folder already loads into the stock BERT classes (its config says `bert`); the export is for tools
+that also read the config's extra fields or choke on `auto_map`.
 """
 
 import argparse
 
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, BertModel
 
-from modeling_weam import WeamForPreTraining, WeamModel, save_as_bert
+from modeling_weam import WeamForPreTraining, save_as_bert
+
+
+def load_pretraining_model(folder):
+    """The pre-training model of a WEAM folder (encoder with pooler, MLM head); only the encoder (`BertModel`)
+    when the folder has no MLM head, rather than a randomly initialized one."""
+    model, loading = WeamForPreTraining.from_pretrained(folder, output_loading_info=True)
+    if any(key.startswith("cls.") for key in loading["missing_keys"]):
+        return BertModel.from_pretrained(folder)
+    return model
 
 
 def main(argv=None):
@@ -16,11 +29,7 @@ def main(argv=None):
     parser.add_argument("--model", required=True, help="A WEAM folder or Hub id (from run_pretrain.py).")
     parser.add_argument("--output", required=True, help="Folder for the plain BERT checkpoint and tokenizer.")
     args = parser.parse_args(argv)
-    try:
-        model = WeamForPreTraining.from_pretrained(args.model)
-    except (OSError, ValueError):  # an encoder saved without its pre-training heads
-        model = WeamModel.from_pretrained(args.model)
-    save_as_bert(model, args.output)
+    save_as_bert(load_pretraining_model(args.model), args.output)
     AutoTokenizer.from_pretrained(args.model).save_pretrained(args.output)
     print(f"Wrote {args.output}: load it with BertModel/BertForMaskedLM.from_pretrained({args.output!r})")
 

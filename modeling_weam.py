@@ -1,4 +1,4 @@
-"""WEAM: Word-Exchange Aligning Model, as `transformers` models that travel to the Hub as remote code.
+"""WEAM: Word-Exchange Aligning Model, and PPA, as `transformers` pre-training models that travel to the Hub as remote code.
 
 The encoder is BERT itself (weights named `bert.*`, so any BERT-family checkpoint loads, and the
 trained encoder loads back into stock BERT heads). What WEAM adds is a pre-training objective:
@@ -15,10 +15,16 @@ Both predictions are computed only at masked positions, and AᵀH is an index ga
 alignment pairs, never a dense L×L matrix. TLM is this model with λ = 0 on pairs, MLM with λ = 0 on
 single sentences.
 
+How a saved folder is found: its config says `model_type: "bert"`, so the tokenizer, `AutoModel` and
+every `AutoModelFor...` task head load it as the stock BERT classes, with no remote code. The one class
+BERT lacks, the pre-training model, is registered for `AutoModelForPreTraining`: `save_pretrained`
+copies this file and `configuration_weam.py` next to the weights and names the class in config.json's
+`auto_map`, so `AutoModelForPreTraining.from_pretrained(folder, trust_remote_code=True)` rebuilds it.
+
 Self-contained on purpose: this file and `configuration_weam.py` are all a Hub repo needs.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.distributed as dist
@@ -28,9 +34,6 @@ from transformers import BertConfig
 from transformers import initialization as init
 from transformers.models.bert.modeling_bert import (
     BertForMaskedLM,
-    BertForQuestionAnswering,
-    BertForSequenceClassification,
-    BertForTokenClassification,
     BertLMPredictionHead,
     BertModel,
     BertOnlyMLMHead,
@@ -48,27 +51,20 @@ logger = logging.get_logger(__name__)
 
 # Entries of `alignment_pairs` beyond an example's links hold this value.
 ALIGNMENT_PAD = -1
+# The settings WeamConfig adds to BERT's (left out of a plain BERT export).
+WEAM_SETTINGS = frozenset(f.name for f in fields(WeamConfig)) - frozenset(f.name for f in fields(BertConfig))
 
 
-class WeamPreTrainedModel(BertPreTrainedModel):
-    config_class = WeamConfig
-    config: WeamConfig
-
-    @torch.no_grad()
-    def _init_weights(self, module):
-        super()._init_weights(module)
-        if isinstance(module, MomentumQueue):
-            init.copy_(module.keys, F.normalize(torch.randn_like(module.keys), dim=1))
-            init.zeros_(module.pointer)
-            init.zeros_(module.filled)
-            init.zeros_(module.key_encoder_ready)
-
-
-class WeamModel(BertModel):
-    """The BERT encoder, under the WEAM configuration (what `AutoModel` loads from a WEAM checkpoint)."""
-
-    config_class = WeamConfig
-    config: WeamConfig
+def head_sums(loss_sum, loss_count, logits, labels):
+    """What a prediction head reports of one batch, as sums that add up over micro-batches and processes:
+    `loss_sum` and `loss_count` (its loss term is Σ loss_sum / Σ loss_count), `predictions` and `correct`
+    (its accuracy is Σ correct / Σ predictions)."""
+    return {
+        "loss_sum": loss_sum.detach(),
+        "loss_count": torch.as_tensor(loss_count, device=logits.device),
+        "predictions": torch.as_tensor(labels.numel(), device=logits.device),
+        "correct": (logits.detach().argmax(-1) == labels).sum(),
+    }
 
 
 @dataclass
@@ -78,6 +74,9 @@ class WeamForPreTrainingOutput(ModelOutput):
         L_mp + λ·L_cp, per masked token (see `WeamForPreTraining.forward`).
     mlm_loss, cross_lingual_loss (`torch.FloatTensor` of shape `()`):
         The two terms, before λ.
+    head_sums (`dict[str, dict[str, torch.Tensor]]`):
+        Per head (`"mlm"`, `"cross_lingual"`), this batch's sums (see `head_sums`): summed over the micro-batches
+        of an optimizer step and over processes, Σ loss_sum / Σ loss_count is the head's term in `loss`.
     mlm_logits (`torch.FloatTensor`):
         With `labels`: shape `(num_masked, vocab_size)`, the masked positions in row-major order.
         Without: shape `(batch, seq_len, vocab_size)`, every position (inference, as `BertForMaskedLM`).
@@ -89,6 +88,7 @@ class WeamForPreTrainingOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     mlm_loss: torch.FloatTensor | None = None
     cross_lingual_loss: torch.FloatTensor | None = None
+    head_sums: dict[str, dict[str, torch.Tensor]] | None = None
     mlm_logits: torch.FloatTensor | None = None
     mlm_labels: torch.LongTensor | None = None
     cross_lingual_logits: torch.FloatTensor | None = None
@@ -134,19 +134,25 @@ def exchange_aligned_states(flat_hidden, masked_positions, alignment_pairs, seq_
     return summed / count.clamp(min=1).unsqueeze(1), count
 
 
-def mlm_loss_at_masked_positions(head, hidden, labels, denominator=None):
-    """Σ CE / denominator over the masked positions only (vocabulary logits nowhere else)."""
+def masked_predictions(head, hidden, labels):
+    """`head`'s logits at the masked positions only (vocabulary logits nowhere else), their targets, and
+    the flat positions `(b * seq_len + i)` of the masked tokens."""
     flat_labels = labels.reshape(-1)
     masked_positions = (flat_labels != -100).nonzero().squeeze(1)
     logits = head(hidden.reshape(-1, hidden.shape[-1])[masked_positions])
-    targets = flat_labels[masked_positions]
-    denominator = denominator if denominator is not None else max(masked_positions.numel(), 1)
-    return F.cross_entropy(logits.float(), targets, reduction="sum") / denominator, logits, targets, masked_positions
+    return logits, flat_labels[masked_positions], masked_positions
 
 
-class MaskedPreTrainingModel(WeamPreTrainedModel):
-    """What every pre-training objective has: the BERT encoder and BERT's MLM head, tied to the embeddings."""
+class MaskedPreTrainingModel(BertPreTrainedModel):
+    """What every pre-training objective has: the BERT encoder and BERT's MLM head, tied to the embeddings.
 
+    The `Trainer` contract of its subclasses: `forward` takes the optimizer step's counts (`num_items_in_batch`
+    masked tokens, `num_pairs_in_batch` pairs) so that k accumulated micro-batches train like one k-times
+    larger batch, and returns `head_sums`; `after_optimizer_step` runs once after every optimizer step.
+    """
+
+    config_class = WeamConfig
+    config: WeamConfig
     _tied_weights_keys = {
         "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
         "cls.predictions.decoder.bias": "cls.predictions.bias",
@@ -166,6 +172,14 @@ class MaskedPreTrainingModel(WeamPreTrainedModel):
     def set_output_embeddings(self, new_embeddings):
         self.cls.predictions.decoder = new_embeddings
         self.cls.predictions.bias = new_embeddings.bias
+
+    def after_optimizer_step(self):
+        """Runs once after every optimizer step (`AlignmentTrainer` calls it; a hand-written training loop
+        calls it after `optimizer.step()`): the place for state that follows the step, not the micro-batch."""
+
+    def published_state_dict(self):
+        """What a finished run saves and pushes (every checkpoint saves the whole state, for resuming)."""
+        return self.state_dict()
 
 
 class WeamForPreTraining(MaskedPreTrainingModel):
@@ -197,6 +211,7 @@ class WeamForPreTraining(MaskedPreTrainingModel):
         labels: torch.Tensor | None = None,
         alignment_pairs: torch.Tensor | None = None,
         num_items_in_batch: torch.Tensor | int | None = None,
+        num_pairs_in_batch: torch.Tensor | int | None = None,
         **kwargs,
     ) -> WeamForPreTrainingOutput:
         r"""
@@ -207,6 +222,8 @@ class WeamForPreTraining(MaskedPreTrainingModel):
         num_items_in_batch (`int` or `torch.Tensor`):
             Masked tokens in the whole optimizer step (all micro-batches and processes); the `Trainer`
             passes it so the loss of k accumulated micro-batches equals that of one k-times larger batch.
+        num_pairs_in_batch: unused (WEAM's losses are per masked token); accepted so that the trainer
+            passes the same step counts to every objective.
 
         The loss is a mean per masked token: (Σ CE_mp + λ·Σ CE_cp) / num_masked, where the second sum
         runs over the masked tokens that have a cross-lingual prediction.
@@ -229,13 +246,12 @@ class WeamForPreTraining(MaskedPreTrainingModel):
         if labels is None:
             return WeamForPreTrainingOutput(mlm_logits=self.cls(hidden), **common)
 
-        seq_len, hidden_size = hidden.shape[1:]
-        flat_hidden = hidden.reshape(-1, hidden_size)
-        denominator = num_items_in_batch if num_items_in_batch is not None else max(int((labels != -100).sum()), 1)
-        mlm_loss, mlm_logits, mlm_labels, masked_positions = mlm_loss_at_masked_positions(
-            self.cls, hidden, labels, denominator
-        )
-        loss = mlm_loss
+        mlm_logits, mlm_labels, masked_positions = masked_predictions(self.cls, hidden, labels)
+        num_masked = masked_positions.numel()
+        denominator = num_items_in_batch if num_items_in_batch is not None else max(num_masked, 1)
+        mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
+        sums = {"mlm": head_sums(mlm_sum, num_masked, mlm_logits, mlm_labels)}
+        loss_sum = mlm_sum
 
         cross_lingual_loss = cross_lingual_logits = cross_lingual_labels = None
         if self.has_cross_lingual_head:
@@ -244,6 +260,8 @@ class WeamForPreTraining(MaskedPreTrainingModel):
                     "cross_lingual_weight > 0 needs `alignment_pairs` (use DataCollatorForWeam, or set "
                     "cross_lingual_weight=0 for TLM/MLM)"
                 )
+            seq_len, hidden_size = hidden.shape[1:]
+            flat_hidden = hidden.reshape(-1, hidden_size)
             partner_states, partner_count = exchange_aligned_states(
                 flat_hidden, masked_positions, alignment_pairs, seq_len
             )
@@ -256,15 +274,17 @@ class WeamForPreTraining(MaskedPreTrainingModel):
                 own_states = flat_hidden[masked_positions]
                 partner_states = torch.where((partner_count > 0).unsqueeze(1), partner_states, own_states)
             cross_lingual_logits = self.cross_lingual_head(self.cross_lingual_transform(partner_states))
-            cross_lingual_loss = (
-                F.cross_entropy(cross_lingual_logits.float(), cross_lingual_labels, reduction="sum") / denominator
-            )
-            loss = loss + self.config.cross_lingual_weight * cross_lingual_loss
+            cross_lingual_sum = F.cross_entropy(cross_lingual_logits, cross_lingual_labels, reduction="sum")
+            # per masked token, like L_mp (see WeamConfig.unaligned_tokens)
+            sums["cross_lingual"] = head_sums(cross_lingual_sum, num_masked, cross_lingual_logits, cross_lingual_labels)
+            loss_sum = loss_sum + self.config.cross_lingual_weight * cross_lingual_sum
+            cross_lingual_loss = cross_lingual_sum.detach() / denominator
 
         return WeamForPreTrainingOutput(
-            loss=loss,
-            mlm_loss=mlm_loss.detach(),
-            cross_lingual_loss=None if cross_lingual_loss is None else cross_lingual_loss.detach(),
+            loss=loss_sum / denominator,
+            mlm_loss=mlm_sum.detach() / denominator,
+            cross_lingual_loss=cross_lingual_loss,
+            head_sums=sums,
             mlm_logits=mlm_logits,
             mlm_labels=mlm_labels,
             cross_lingual_logits=cross_lingual_logits,
@@ -319,20 +339,27 @@ class MomentumQueue(nn.Module):
 
 
 def info_nce(queries, positive_keys, queue_keys, queue_mask, temperature):
-    """InfoNCE with the positive in column 0: −log exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ exp(q·k⁻/τ)), averaged."""
+    """InfoNCE with the positive in column 0: −log exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ exp(q·k⁻/τ)), per query;
+    and the logits (positive, then the queue's slots; −inf where a slot holds no real key)."""
     positive = (queries * positive_keys).sum(dim=1, keepdim=True)
     negative = queries @ queue_keys.T
     negative = negative.masked_fill(~queue_mask, float("-inf"))
     logits = torch.cat([positive, negative], dim=1) / temperature
-    return F.cross_entropy(logits.float(), torch.zeros(len(queries), dtype=torch.long, device=queries.device),
-                           reduction="none")
+    targets = torch.zeros(len(queries), dtype=torch.long, device=queries.device)
+    return F.cross_entropy(logits, targets, reduction="none"), logits
 
 
 @dataclass
 class PpaForPreTrainingOutput(ModelOutput):
+    r"""
+    loss: L_MoCo + L_TLM. mlm_loss, contrastive_loss: the two terms.
+    head_sums: per head (`"mlm"`, `"contrastive"`), this batch's sums (see `WeamForPreTrainingOutput`).
+    """
+
     loss: torch.FloatTensor | None = None
     mlm_loss: torch.FloatTensor | None = None
     contrastive_loss: torch.FloatTensor | None = None
+    head_sums: dict[str, dict[str, torch.Tensor]] | None = None
     mlm_logits: torch.FloatTensor | None = None
     mlm_labels: torch.LongTensor | None = None
 
@@ -343,10 +370,16 @@ class PpaForPreTraining(MaskedPreTrainingModel):
     * Query encoder `bert` (trained, what is published) and key encoder `key_bert` (an exponential moving
       average of it, m = `ppa_momentum`, no gradients, no dropout), each followed by a projection
       z = W₂·ReLU(W₁·h) of the L2-normalized final [CLS] state h, then L2-normalized.
-    * InfoNCE (τ = `ppa_temperature`) of each query against its own key and the queue's keys; the batch's
-      keys (gathered from all processes) then enter the queue.
+    * InfoNCE (τ = `ppa_temperature`) of each query against its own key and the queue's keys.
     * TLM (BERT's MLM head) on the masked concatenated pair through the query encoder.
     * L = L_MoCo + L_TLM. Which sentence of a pair goes to which encoder is random (the collator's swap).
+
+    The MoCo state follows the optimizer step, not the micro-batch, so that gradient accumulation and
+    several processes train exactly like one larger batch: every micro-batch of a step meets the same key
+    encoder and the same queue; `after_optimizer_step` then puts the step's keys (all micro-batches, all
+    processes) into the queue and moves the key encoder towards the updated query encoder. Standalone:
+
+        loss = model(**batch).loss; loss.backward(); optimizer.step(); model.after_optimizer_step()
     """
 
     def __init__(self, config: WeamConfig):
@@ -357,7 +390,17 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         self.key_bert.requires_grad_(False)
         self.key_projection.requires_grad_(False)
         self.queue = MomentumQueue(config.ppa_queue_size, config.ppa_projection_dim)
+        self.step_keys = []  # the keys of this optimizer step's micro-batches, until after_optimizer_step
         self.post_init()
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, MomentumQueue):
+            init.copy_(module.keys, F.normalize(torch.randn_like(module.keys), dim=1))
+            init.zeros_(module.pointer)
+            init.zeros_(module.filled)
+            init.zeros_(module.key_encoder_ready)
 
     def train(self, mode=True):
         super().train(mode)
@@ -391,6 +434,16 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         torch._foreach_lerp_(keys, queries, 1 - momentum)  # key + (1 − m)(query − key), one pass over memory
         self.queue.key_encoder_ready.fill_(1)
 
+    @torch.no_grad()
+    def after_optimizer_step(self):
+        """The step's keys, gathered from every process, enter the queue; then the key encoder takes its
+        momentum step towards the query encoder the optimizer just updated (MoCo's order: the next step's
+        keys come from the moved key encoder)."""
+        if self.step_keys:
+            self.queue.enqueue(gather_from_all_processes(torch.cat(self.step_keys)))
+            self.step_keys = []
+        self.momentum_update()
+
     def _embed(self, encoder, projection, input_ids, attention_mask):
         cls_state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]
         return F.normalize(projection(F.normalize(cls_state, dim=1)), dim=1)
@@ -418,76 +471,62 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         num_pairs_in_batch: pairs in the optimizer step; L_MoCo is their mean, exactly also under
             gradient accumulation (the `AlignmentTrainer` passes it).
         alignment_pairs: ignored (PPA uses no word alignment; accepted so one collator serves every objective).
+
+        In training mode the keys are kept for `after_optimizer_step`; the queue and the key encoder do not
+        change here.
         """
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                            **kwargs).last_hidden_state
-        mlm_loss, mlm_logits, mlm_labels, _ = mlm_loss_at_masked_positions(self.cls, hidden, labels, num_items_in_batch)
+        mlm_logits, mlm_labels, _ = masked_predictions(self.cls, hidden, labels)
+        mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
+        mlm_denominator = num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1)
 
+        if not self.queue.key_encoder_ready.item():
+            self.momentum_update()  # a new key encoder starts as a copy of the query encoder
         queries = self._embed(self.bert, self.projection, query_input_ids, query_attention_mask)
-        if self.training:
-            self.momentum_update()
         with torch.no_grad():
             keys = self._embed(self.key_bert, self.key_projection, key_input_ids, key_attention_mask)
-        per_pair = info_nce(queries, keys, self.queue.keys.clone(), self.queue.negatives_mask(),
-                            self.config.ppa_temperature)
-        contrastive_loss = per_pair.sum() / (num_pairs_in_batch if num_pairs_in_batch is not None else len(per_pair))
+        per_pair, contrastive_logits = info_nce(queries, keys, self.queue.keys, self.queue.negatives_mask(),
+                                                self.config.ppa_temperature)
+        contrastive_sum = per_pair.sum()
+        pairs_denominator = num_pairs_in_batch if num_pairs_in_batch is not None else len(per_pair)
         if self.training:
-            self.queue.enqueue(gather_from_all_processes(keys))
+            self.step_keys.append(keys)
         return PpaForPreTrainingOutput(
-            loss=mlm_loss + contrastive_loss,
-            mlm_loss=mlm_loss.detach(),
-            contrastive_loss=contrastive_loss.detach(),
+            loss=mlm_sum / mlm_denominator + contrastive_sum / pairs_denominator,
+            mlm_loss=mlm_sum.detach() / mlm_denominator,
+            contrastive_loss=contrastive_sum.detach() / pairs_denominator,
+            head_sums={
+                "mlm": head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels),
+                # accuracy: the share of queries that rank their own key above every negative
+                "contrastive": head_sums(contrastive_sum, len(per_pair), contrastive_logits,
+                                         torch.zeros_like(per_pair, dtype=torch.long)),
+            },
             mlm_logits=mlm_logits,
             mlm_labels=mlm_labels,
         )
 
     def published_state_dict(self):
-        """What a finished run saves and pushes: the query encoder (with its pooler) and its MLM head.
-        The key encoder and the queue are in every checkpoint, for resuming, but not in the result."""
+        """The query encoder (with its pooler) and its MLM head. The key encoder and the queue are in every
+        checkpoint, for resuming, but not in the result."""
         return {k: v for k, v in self.state_dict().items() if k.startswith(("bert.", "cls."))}
 
 
-class WeamForMaskedLM(BertForMaskedLM):
-    config_class = WeamConfig
-    config: WeamConfig
-
-
-class WeamForSequenceClassification(BertForSequenceClassification):
-    config_class = WeamConfig
-    config: WeamConfig
-
-
-class WeamForQuestionAnswering(BertForQuestionAnswering):
-    config_class = WeamConfig
-    config: WeamConfig
-
-
-class WeamForTokenClassification(BertForTokenClassification):
-    config_class = WeamConfig
-    config: WeamConfig
-
-
-WeamConfig.register_for_auto_class()
-for _model_class, _auto_class in [
-    (WeamModel, "AutoModel"),
-    (WeamForPreTraining, "AutoModelForPreTraining"),
-    (WeamForMaskedLM, "AutoModelForMaskedLM"),
-    (WeamForSequenceClassification, "AutoModelForSequenceClassification"),
-    (WeamForQuestionAnswering, "AutoModelForQuestionAnswering"),
-    (WeamForTokenClassification, "AutoModelForTokenClassification"),
-]:
-    _model_class.register_for_auto_class(_auto_class)
+# save_pretrained writes the code files and the `auto_map` entry (see the module docstring).
+WeamForPreTraining.register_for_auto_class("AutoModelForPreTraining")
+PpaForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 
 
 def save_as_bert(model: nn.Module, save_directory: str) -> None:
-    """Write a WEAM model as a plain `bert` checkpoint that stock `transformers` loads without remote
-    code: the encoder and, where the model has one, the MLM head (`BertForMaskedLM`), else `BertModel`.
-    The pooler is written too, so `BertForSequenceClassification` starts from it as from mBERT's.
-    The cross-lingual head (pre-training only) is left out."""
+    """Write a pre-training model (or a BERT with WEAM settings in its config) as a plain `bert` checkpoint:
+    the encoder and, where the model has one, the MLM head (`BertForMaskedLM`), else `BertModel`; the
+    config without WEAM's settings and `auto_map`. The pooler is written too, so
+    `BertForSequenceClassification` starts from it as from mBERT's. The cross-lingual head and PPA's key
+    encoder (pre-training only) are left out."""
     settings = {
         key: value
         for key, value in model.config.to_dict().items()
-        if key not in WeamConfig.weam_settings and key not in ("model_type", "auto_map", "architectures")
+        if key not in WEAM_SETTINGS and key not in ("model_type", "auto_map", "architectures")
     }
     bert_config = BertConfig(**settings)
     if hasattr(model, "cls"):

@@ -42,11 +42,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-from transformers import AutoConfig, AutoModel, HfArgumentParser
+from transformers import HfArgumentParser
 
 from weam.dictionaries import read_dictionary, split_dictionary
-from configuration_weam import WeamConfig
-from modeling_weam import WeamModel
 from weam.diagnostics import (
     dictionary_precision, distinct_pairs, first_source_words, plot_word_pairs, read_gold_alignments, read_tatoeba,
     tatoeba_accuracy, word_vectors,
@@ -54,10 +52,6 @@ from weam.diagnostics import (
 from weam.word_alignment import align_neural, alignment_error_rate, load_encoder
 
 logger = logging.getLogger(__name__)
-
-# WEAM checkpoints load through the Auto classes with this repository's code.
-AutoConfig.register(WeamConfig.model_type, WeamConfig, exist_ok=True)
-AutoModel.register(WeamConfig, WeamModel, exist_ok=True)
 
 ROLES = ("compare_model", "model")  # table columns and plot panels, left to right
 ENGLISH = "eng"  # Tatoeba's name for English

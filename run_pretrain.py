@@ -596,7 +596,7 @@ def main(argv=None):
         with open(os.path.join(training_args.output_dir, "data_report.json"), "w") as f:
             json.dump([{"corpus": r.name, "read": r.read, "used": r.used, "skipped": dict(r.skipped)}
                        for r in reports], f, indent=2)
-        trainer.make_hub_ready(training_args.output_dir)
+        trainer.write_model_card(training_args.output_dir)
         if training_args.export_plain_bert:
             modeling_weam.save_as_bert(trainer.model, os.path.join(training_args.output_dir, "plain-bert"))
             tokenizer.save_pretrained(os.path.join(training_args.output_dir, "plain-bert"))

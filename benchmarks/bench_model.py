@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """WEAM's and PPA's training steps against stock BertForMaskedLM's, side by side in one process, at mBERT size.
 
-    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--batch_size 8] [--seq_len 128] [--models mlm,weam,ppa]
+    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--warmup 1] [--batch_size 8] [--seq_len 128] [--models mlm,weam,ppa]
 
 All models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768. Each step is a full
 training step (forward, backward, AdamW) on a fresh collated batch: stock `DataCollatorForLanguageModeling`
 (mlm_probability=0.3) for BERT; `DataCollatorForWeam` (0.3, with word alignments) for WEAM; for PPA the
 same collator with 0.15 (TLM), random order and the two sentence views (query and momentum encoders).
-Steps of the models alternate, so all see the same machine load; medians after warm-up. Peak memory is
-the highest resident set size sampled during each model's steps, above what the process held before.
+Steps of the models alternate, so all see the same machine load; medians after warm-up, and the spread
+of the paired ratios (step k of a model over step k of BERT: median, min, max). Peak memory is the
+highest resident set size sampled during each model's steps, above what the process held before.
+A step ends with the model's `after_optimizer_step` (PPA's momentum update and enqueue).
 """
 
 import argparse
@@ -28,7 +30,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from configuration_weam import WeamConfig  # noqa: E402
 from data_collator import DataCollatorForWeam  # noqa: E402
-from modeling_weam import PpaForPreTraining, WeamForPreTraining  # noqa: E402
+from modeling_weam import MaskedPreTrainingModel, PpaForPreTraining, WeamForPreTraining  # noqa: E402
 
 MBERT = dict(vocab_size=119547, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
              intermediate_size=3072, max_position_embeddings=512)
@@ -78,12 +80,15 @@ def training_step(model, optimizer, batch):
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+    if isinstance(model, MaskedPreTrainingModel):
+        model.after_optimizer_step()
     return time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5, help="Timed steps per model (after 2 warm-up steps).")
+    parser.add_argument("--steps", type=int, default=5, help="Timed steps per model (after the warm-up steps).")
+    parser.add_argument("--warmup", type=int, default=1, help="Untimed steps per model first (memory is still sampled).")
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--seq_len", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
@@ -106,7 +111,7 @@ def main():
     optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5) for name, (model, _) in setups.items()}
     times = {name: [] for name in setups}
     peaks = {name: 0 for name in setups}
-    for step in range(2 + args.steps):
+    for step in range(args.warmup + args.steps):
         for name, (model, collator) in setups.items():
             examples = make_examples(args.batch_size, args.seq_len, generator)
             if name == "mlm":
@@ -116,15 +121,19 @@ def main():
             memory = PeakMemory()
             seconds = training_step(model, optimizers[name], batch)
             peaks[name] = max(peaks[name], memory.stop())
-            if step >= 2:
+            if step >= args.warmup:
                 times[name].append(seconds)
             print(f"step {step} {name}: {seconds:.3f} s", flush=True)
     figures = {"setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights"}}
     for name in setups:
         figures[f"{name}_step_s"] = statistics.median(times[name])
         figures[f"{name}_peak_mem_mb"] = peaks[name] / 2**20
+        figures[f"{name}_steps_s"] = times[name]
         if name != "mlm":
             figures[f"step_ratio_{name}_vs_mlm"] = figures[f"{name}_step_s"] / figures["mlm_step_s"]
+            paired = [mine / bert for mine, bert in zip(times[name], times["mlm"])]
+            figures[f"step_ratio_{name}_vs_mlm_paired"] = {
+                "median": statistics.median(paired), "min": min(paired), "max": max(paired)}
             figures[f"peak_mem_ratio_{name}_vs_mlm"] = figures[f"{name}_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
     print(json.dumps(figures, indent=2))
     if args.json:

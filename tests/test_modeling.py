@@ -8,19 +8,14 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
 from transformers import BertConfig, BertForMaskedLM, BertForPreTraining, BertModel
 
-from configuration_weam import WEAM_AUTO_MAP, WeamConfig
-from modeling_weam import (
-    WeamForMaskedLM,
-    WeamForPreTraining,
-    WeamForQuestionAnswering,
-    WeamForSequenceClassification,
-    WeamForTokenClassification,
-    WeamModel,
-    save_as_bert,
-)
+import export_bert
+from configuration_weam import WeamConfig
+from modeling_weam import PpaForPreTraining, WeamForPreTraining, save_as_bert
 
+TOKENIZER_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "mbert-tokenizer")
 TINY = dict(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
             max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
@@ -76,6 +71,15 @@ def test_losses_match_dense_reference(mode):
     torch.testing.assert_close(out.loss, (mp + 0.7 * cp).detach(), rtol=1e-5, atol=1e-6)
     assert out.mlm_logits.shape == (4, 60)  # logits at the 4 masked positions only
     assert out.cross_lingual_logits.shape[0] == (3 if mode == "ignore" else 4)
+    # the sums a trainer adds up: each term is loss_sum / loss_count (per masked token, both heads)
+    mlm, cross = out.head_sums["mlm"], out.head_sums["cross_lingual"]
+    assert mlm["loss_count"] == mlm["predictions"] == cross["loss_count"] == 4
+    assert cross["predictions"] == (3 if mode == "ignore" else 4)
+    torch.testing.assert_close(mlm["loss_sum"], 4 * mp.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(cross["loss_sum"], 4 * cp.detach(), rtol=1e-5, atol=1e-6)
+    for sums, logits, labels in ((mlm, out.mlm_logits, out.mlm_labels),
+                                 (cross, out.cross_lingual_logits, out.cross_lingual_labels)):
+        assert sums["correct"] == sum(int(row.argmax()) == int(label) for row, label in zip(logits, labels))
 
 
 def test_num_items_in_batch_sets_the_denominator():
@@ -126,60 +130,117 @@ def test_decoders_are_tied_to_the_input_embeddings():
 def test_config_accepts_a_bert_config_and_rejects_bad_settings(tmp_path):
     BertConfig(**TINY).save_pretrained(tmp_path)
     config = WeamConfig.from_pretrained(tmp_path)
-    assert config.model_type == "weam" and config.hidden_size == 16 and config.cross_lingual_weight == 1.0
-    with pytest.raises(ValueError, match="unaligned_tokens"):
+    assert config.model_type == "bert" and config.hidden_size == 16 and config.cross_lingual_weight == 1.0
+    with pytest.raises(StrictDataclassFieldValidationError, match="unaligned_tokens"):
         WeamConfig(unaligned_tokens="drop")
+    with pytest.raises(StrictDataclassFieldValidationError, match="ppa_queue_size"):
+        WeamConfig(ppa_queue_size="large")
+    for setting, value in (("cross_lingual_weight", -1.0), ("ppa_momentum", 1.0), ("ppa_temperature", 0.0),
+                           ("align_loss_weight", -0.5), ("ppa_queue_size", 0)):
+        with pytest.raises(StrictDataclassClassValidationError, match=setting):
+            WeamConfig(**{setting: value})
 
 
-AUTO_CLASSES = {
-    "AutoModel": WeamModel,
-    "AutoModelForPreTraining": WeamForPreTraining,
-    "AutoModelForMaskedLM": WeamForMaskedLM,
-    "AutoModelForSequenceClassification": WeamForSequenceClassification,
-    "AutoModelForQuestionAnswering": WeamForQuestionAnswering,
-    "AutoModelForTokenClassification": WeamForTokenClassification,
-}
+def test_config_round_trips_every_setting(tmp_path):
+    settings = dict(cross_lingual_weight=0.5, unaligned_tokens="self", ppa_projection_dim=8, ppa_queue_size=64,
+                    ppa_momentum=0.99, ppa_temperature=0.1, align_loss_weight=10.0)
+    WeamConfig(**TINY, **settings).save_pretrained(tmp_path)
+    with open(tmp_path / "config.json") as f:
+        saved = json.load(f)
+    assert {key: saved[key] for key in settings} == settings and "subword_links" not in saved
+    reloaded = WeamConfig.from_pretrained(tmp_path)
+    assert {key: getattr(reloaded, key) for key in settings} == settings
 
+
+def test_ppa_init_weights_reset_the_queue_of_a_loaded_encoder(tmp_path):
+    torch.manual_seed(0)
+    config = WeamConfig(**TINY, ppa_projection_dim=4, ppa_queue_size=6)
+    WeamForPreTraining(config).save_pretrained(tmp_path)  # no queue in this checkpoint
+    model = PpaForPreTraining.from_pretrained(tmp_path)
+    torch.testing.assert_close(model.queue.keys.norm(dim=1), torch.ones(6))  # random unit vectors, not meta/zeros
+    assert model.queue.pointer.item() == model.queue.filled.item() == model.queue.key_encoder_ready.item() == 0
+
+
+# Every auto class, on one saved pre-training folder in a fresh process (this checkout is not importable
+# there): with remote code, AutoModelForPreTraining rebuilds the WEAM model; the encoder, the task heads and
+# the tokenizer are stock BERT classes, with or without remote code, and the tokenizer asks nothing.
 FRESH_PROCESS_CHECK = """
-import json, sys, torch, transformers
+import builtins, json, sys, torch, transformers
 from safetensors.torch import load_file
-folder, auto_class = sys.argv[1], sys.argv[2]
-model = getattr(transformers, auto_class).from_pretrained(folder, trust_remote_code=True).eval()
+prompts = []
+builtins.input = lambda *args: prompts.append(args) or "n"  # transformers' "run custom code? [y/N]"
+folder = sys.argv[1]
 inputs = torch.load(folder + "/inputs.pt")
-out = model(**inputs)
-first = out[0] if not hasattr(out, "last_hidden_state") else out.last_hidden_state
 saved = load_file(folder + "/model.safetensors")
-state = model.state_dict()
-same = all(torch.equal(state[k], v) for k, v in saved.items())
-torch.save(first.detach(), folder + "/reloaded.pt")
-print(json.dumps({"class": type(model).__name__, "module": type(model).__module__, "same_weights": same}))
+report = {}
+for auto_class in sys.argv[2:]:
+    for trust in (True, False):
+        kwargs = {"num_labels": 3} if "Classification" in auto_class else {}
+        model = getattr(transformers, auto_class).from_pretrained(folder, trust_remote_code=trust, **kwargs).eval()
+        prefix = "bert." if auto_class == "AutoModel" else ""  # a bare encoder's weights have no `bert.`
+        state = model.state_dict()
+        same = all(torch.equal(state[k[len(prefix):]], v) for k, v in saved.items()
+                   if k.startswith(prefix) and k[len(prefix):] in state)
+        out = model(**inputs)
+        first = out.last_hidden_state if auto_class == "AutoModel" else out[0]
+        torch.save(first.detach(), f"{folder}/{auto_class}-{trust}.pt")
+        report[f"{auto_class}-{trust}"] = [type(model).__name__, type(model).__module__, same]
+tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+report["tokenizer"] = [type(tokenizer).__name__, tokenizer("the house")["input_ids"]]
+report["prompts"] = len(prompts)
+print(json.dumps(report))
 """
 
+AUTO_CLASSES = {  # the class each one gives with trust_remote_code=True
+    "AutoModel": "BertModel",
+    "AutoModelForPreTraining": "WeamForPreTraining",
+    "AutoModelForMaskedLM": "BertForMaskedLM",
+    "AutoModelForSequenceClassification": "BertForSequenceClassification",
+    "AutoModelForQuestionAnswering": "BertForQuestionAnswering",
+    "AutoModelForTokenClassification": "BertForTokenClassification",
+}
 
-@pytest.mark.parametrize("auto_class", list(AUTO_CLASSES))
-def test_save_and_load_in_a_fresh_process(tmp_path, auto_class):
+
+@pytest.mark.slow
+def test_every_auto_class_loads_a_saved_folder_in_a_fresh_process(tmp_path):
+    from transformers import AutoTokenizer
+
     torch.manual_seed(0)
-    num_labels = 2 if auto_class == "AutoModelForQuestionAnswering" else 3  # start and end logits
-    model = AUTO_CLASSES[auto_class](WeamConfig(**TINY, num_labels=num_labels)).eval()
+    model = WeamForPreTraining(WeamConfig(**TINY, cross_lingual_weight=0.7)).eval()
     model.save_pretrained(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    tokenizer.save_pretrained(tmp_path)
     inputs = dict(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES)
     torch.save(inputs, tmp_path / "inputs.pt")
-    out = model(**inputs)
-    expected = out.last_hidden_state if hasattr(out, "last_hidden_state") and out.last_hidden_state is not None else out[0]
-
     with open(tmp_path / "config.json") as f:
-        assert json.load(f)["auto_map"] == WEAM_AUTO_MAP
+        config = json.load(f)
+    assert config["model_type"] == "bert" and config["cross_lingual_weight"] == 0.7
+    assert config["auto_map"] == {"AutoModelForPreTraining": "modeling_weam.WeamForPreTraining"}
     assert (tmp_path / "modeling_weam.py").exists() and (tmp_path / "configuration_weam.py").exists()
+    with open(tmp_path / "tokenizer_config.json") as f:
+        assert "auto_map" not in json.load(f)
+
     result = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS_CHECK, str(tmp_path), auto_class],
+        [sys.executable, "-c", FRESH_PROCESS_CHECK, str(tmp_path), *AUTO_CLASSES],
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["class"] == AUTO_CLASSES[auto_class].__name__
-    assert report["module"].startswith("transformers_modules")  # the remote code, not this checkout
-    assert report["same_weights"]
-    torch.testing.assert_close(torch.load(tmp_path / "reloaded.pt"), expected.detach(), rtol=0, atol=1e-6)
+    assert report["prompts"] == 0  # nothing asked whether to run remote code
+    assert report["tokenizer"] == [type(tokenizer).__name__, tokenizer("the house")["input_ids"]]
+    expected = {"AutoModel": model.bert(**inputs).last_hidden_state,
+                "AutoModelForPreTraining": model(**inputs).mlm_logits,
+                "AutoModelForMaskedLM": model(**inputs).mlm_logits}
+    for auto_class, with_remote_code in AUTO_CLASSES.items():
+        for trust in (True, False):
+            name, module, same_weights = report[f"{auto_class}-{trust}"]
+            remote = trust and auto_class == "AutoModelForPreTraining"
+            assert name == (with_remote_code if trust else with_remote_code.replace("Weam", "Bert")), (auto_class, trust)
+            assert module.startswith("transformers_modules") == remote  # the folder's code, not this checkout's
+            assert same_weights, (auto_class, trust)
+            if auto_class in expected:
+                torch.testing.assert_close(torch.load(tmp_path / f"{auto_class}-{trust}.pt"),
+                                           expected[auto_class].detach(), rtol=0, atol=1e-5)
 
 
 def test_starts_from_a_plain_bert_checkpoint(tmp_path):
@@ -203,13 +264,34 @@ def test_plain_bert_export_loads_with_stock_classes(tmp_path):
     torch.manual_seed(0)
     model = WeamForPreTraining(WeamConfig(**TINY)).eval()
     save_as_bert(model, tmp_path)
-    with open(tmp_path / "config.json") as f:
+    check_plain_bert(tmp_path, model)
+
+
+def check_plain_bert(folder, model):
+    with open(folder / "config.json") as f:
         config = json.load(f)
     assert config["model_type"] == "bert" and "auto_map" not in config and "cross_lingual_weight" not in config
     inputs = dict(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES)
     expected = model.bert(**inputs)
-    encoder = BertModel.from_pretrained(tmp_path).eval()
+    encoder = BertModel.from_pretrained(folder).eval()
     torch.testing.assert_close(encoder(**inputs).last_hidden_state, expected.last_hidden_state)
     torch.testing.assert_close(encoder(**inputs).pooler_output, expected.pooler_output)
-    mlm = BertForMaskedLM.from_pretrained(tmp_path).eval()
+    mlm = BertForMaskedLM.from_pretrained(folder).eval()
     torch.testing.assert_close(mlm(**inputs).logits, model(**inputs).mlm_logits)
+
+
+def test_export_script_writes_a_plain_bert_with_its_tokenizer(tmp_path):
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(0)
+    model = WeamForPreTraining(WeamConfig(**TINY)).eval()
+    model.save_pretrained(tmp_path / "weam")
+    AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(tmp_path / "weam")
+    export_bert.main(["--model", str(tmp_path / "weam"), "--output", str(tmp_path / "bert")])
+    check_plain_bert(tmp_path / "bert", model)
+    assert AutoTokenizer.from_pretrained(tmp_path / "bert")("the house")["input_ids"]
+    # an encoder without MLM head is exported as an encoder, not with a random head
+    model.bert.save_pretrained(tmp_path / "encoder")
+    export_bert.main(["--model", str(tmp_path / "encoder"), "--output", str(tmp_path / "encoder-bert")])
+    with open(tmp_path / "encoder-bert" / "config.json") as f:
+        assert json.load(f)["architectures"] == ["BertModel"]

@@ -27,12 +27,14 @@ def test_info_nce_matches_a_hand_computation():
         positive = math.exp((qi[0] * ki[0] + qi[1] * ki[1]) / tau)
         negatives = sum(math.exp((qi[0] * n[0] + qi[1] * n[1]) / tau) for n in ([1.0, 0.0], [0.0, -1.0]))
         expected.append(-math.log(positive / (positive + negatives)))
-    torch.testing.assert_close(info_nce(q, k, queue, filled, tau), torch.tensor(expected))
+    loss, logits = info_nce(q, k, queue, filled, tau)
+    torch.testing.assert_close(loss, torch.tensor(expected))
+    assert logits.shape == (2, 4) and logits[:, 3].eq(float("-inf")).all()
 
 
 def test_empty_queue_gives_no_negatives():
     q = F.normalize(torch.randn(3, 4), dim=1)
-    loss = info_nce(q, q, torch.randn(5, 4), torch.zeros(5, dtype=torch.bool), 0.05)
+    loss, _ = info_nce(q, q, torch.randn(5, 4), torch.zeros(5, dtype=torch.bool), 0.05)
     torch.testing.assert_close(loss, torch.zeros(3))
 
 
@@ -101,6 +103,7 @@ def test_save_and_resume_keep_the_moco_state(tmp_path):
     for seed in range(3):
         batch = batch_for(tokenizer, [("the house", "das Haus"), ("a dog", "ein Hund")], seed=seed)
         model(**batch).loss.backward()
+        model.after_optimizer_step()
     assert model.queue.filled.item() == 5 and model.queue.pointer.item() == 1  # 6 keys into 5 slots
     model.save_pretrained(tmp_path)
     reloaded = PpaForPreTraining.from_pretrained(tmp_path)
@@ -119,3 +122,34 @@ def test_starting_from_an_encoder_initializes_the_key_encoder_from_it(tmp_path):
     model(**batch_for(tokenizer, [("the house", "das Haus")]))
     for (name, key), (_, query) in zip(model.key_bert.named_parameters(), model.bert.named_parameters()):
         assert torch.allclose(key, query), name
+
+
+def test_forward_leaves_the_moco_state_to_the_optimizer_step():
+    """Micro-batches of one step meet the same key encoder and queue; after_optimizer_step enqueues all
+    their keys, then moves the key encoder (standalone use: call it after optimizer.step())."""
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    model = PpaForPreTraining(WeamConfig(**{**TINY, "vocab_size": len(tokenizer), "ppa_queue_size": 8,
+                                            "ppa_momentum": 0.5})).train()
+    first = batch_for(tokenizer, [("the house", "das Haus"), ("a dog", "ein Hund")], seed=0)
+    second = batch_for(tokenizer, [("a cat", "eine Katze")], seed=1)
+    model(**first).loss.backward()
+    key_encoder = {k: v.clone() for k, v in model.key_bert.state_dict().items()}
+    queue = model.queue.keys.clone()
+    out = model(**second)
+    assert model.queue.filled.item() == 0 and torch.equal(model.queue.keys, queue)
+    assert all(torch.equal(v, key_encoder[k]) for k, v in model.key_bert.state_dict().items())
+    assert out.head_sums["contrastive"]["loss_count"] == 1
+    out.loss.backward()
+    with torch.no_grad():
+        keys = torch.cat([model._embed(model.key_bert, model.key_projection, batch["key_input_ids"],
+                                       batch["key_attention_mask"]) for batch in (first, second)])
+        for p in model.bert.parameters():  # stands for the optimizer step
+            p.add_(0.1)
+    model.after_optimizer_step()
+    assert model.queue.filled.item() == 3 and model.queue.pointer.item() == 3
+    torch.testing.assert_close(model.queue.keys[:3], keys)
+    query = dict(model.bert.named_parameters())
+    for name, value in model.key_bert.named_parameters():
+        torch.testing.assert_close(value, 0.5 * key_encoder[name] + 0.5 * query[name])
+    assert model.step_keys == []

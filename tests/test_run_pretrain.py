@@ -49,11 +49,13 @@ def train(tmp_path, output, data, *extra):
 RELOAD = """
 import sys, torch, transformers
 folder = sys.argv[1]
-tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-encoder = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True)
-classifier = transformers.AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True, num_labels=3)
+tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+encoder = transformers.AutoModel.from_pretrained(folder)
+classifier = transformers.AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)
+pretraining = transformers.AutoModelForPreTraining.from_pretrained(folder, trust_remote_code=True)
 batch = tokenizer(["the patient has a fever"], ["el paciente tiene fiebre"], return_tensors="pt")
-print(type(encoder).__name__, tuple(encoder(**batch).last_hidden_state.shape), tuple(classifier(**batch).logits.shape))
+print(type(pretraining).__name__, type(encoder).__name__, tuple(encoder(**batch).last_hidden_state.shape),
+      tuple(classifier(**batch).logits.shape))
 """
 
 
@@ -64,7 +66,8 @@ def check_hub_ready(folder):
     result = subprocess.run([sys.executable, "-c", RELOAD, folder], capture_output=True, text=True, cwd="/",
                             env={**os.environ, "PYTHONPATH": ""})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1].startswith("WeamModel (1, ") and "(1, 3)" in result.stdout
+    assert result.stdout.strip().splitlines()[-1].split(" BertModel (1, ")[0] in ("WeamForPreTraining", "PpaForPreTraining")
+    assert "(1, 3)" in result.stdout
 
 
 @pytest.mark.slow
@@ -222,16 +225,22 @@ def test_push_to_hub_uploads_a_complete_folder(tmp_path, monkeypatch):
     assert 'model_id = "org/mbert-weam-en-zh"' in calls["card"]
 
 
+# objective: the head terms its logged loss is made of (λ = 1 for WEAM)
+LOSS_TERMS = {"weam": ("mlm_loss", "cross_lingual_loss"), "tlm": ("mlm_loss",), "ppa": ("mlm_loss", "contrastive_loss")}
+
+
 @pytest.mark.slow
-def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path):
-    """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4."""
+@pytest.mark.parametrize("objective", list(LOSS_TERMS))
+def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective):
+    """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4
+    (PPA: the keys of both processes enter the queue once per step); the logged head terms add up to the loss."""
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40)
     links = tmp_path / "slice.align"  # given alignments: eflomal's are not reproducible across runs
     links.write_text("0-0 1-1 2-2\n" * 40)
     common = ["--train_data", f"en-es={data},{links}", "--config_overrides", TINY + ",hidden_dropout_prob=0,attention_probs_dropout_prob=0",
               "--per_device_train_batch_size", "4", "--validation_pairs", "0", "--logging_steps", "1",
               "--eval_strategy", "no", "--save_strategy", "no", "--max_steps", "3", "--dataloader_drop_last",
-              "--train_sampling_strategy", "sequential"]  # the same pairs in the same micro-batches
+              "--train_sampling_strategy", "sequential", "--objective", objective]  # the same pairs in the same micro-batches
     env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     script = os.path.join(ROOT, "run_pretrain.py")
     for output, launcher, extra in (
@@ -249,8 +258,10 @@ def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path):
             logs[output] = [entry for entry in json.load(f)["log_history"] if "loss" in entry]
     assert len(logs["ddp"]) == len(logs["single"]) == 3
     for ddp, single in zip(logs["ddp"], logs["single"]):
-        for key in ("loss", "mlm_loss", "cross_lingual_loss"):
+        for key in ("loss", *LOSS_TERMS[objective]):
             assert ddp[key] == pytest.approx(single[key], rel=1e-5), key
+        for log in (ddp, single):
+            assert log["loss"] == pytest.approx(sum(log[key] for key in LOSS_TERMS[objective]), rel=1e-5)
 
 
 def test_align_mlm_trains_saves_its_dictionary_and_reports_diagnostics(tmp_path):

@@ -1,23 +1,20 @@
 """The stock `Trainer`, extended with what alignment post-training needs to report and to leave behind.
 
-* Each loss term (`mlm_*`, `cross_lingual_*`, `contrastive_*`, `align_*`) and masked-token accuracy,
-  in the training logs and at evaluation, summed over every process before they are logged.
-* ALIGN-MLM's dictionary loss α·L_align as an add-on to any objective, once per optimizer step.
-* Quick alignment diagnostics (dictionary P@k, Tatoeba retrieval) at every evaluation.
-* Every saved folder (`checkpoint-N` and the final one) is Hub-ready: config with `auto_map`, the
-  remote-code `.py` files, the tokenizer, and a model card.
+* Each prediction head's loss term and accuracy (`mlm_*`, `cross_lingual_*`, `contrastive_*`), from the
+  sums the model returns (`head_sums`), added up over micro-batches and processes: in the training logs
+  the mean over the logged optimizer steps (as the Trainer's `loss`), at evaluation over the whole set.
+* ALIGN-MLM's dictionary loss α·L_align (`align_loss`) as an add-on to any objective, once per optimizer step.
+* The model's `after_optimizer_step` once per optimizer step, before that step's checkpoint is saved
+  (PPA: the key encoder and the queue).
+* Quick alignment diagnostics (dictionary P@k, Tatoeba retrieval) at every evaluation: a callback.
+* Every saved folder has a model card. A checkpoint holds everything needed to resume; the result holds
+  what the model publishes (PPA: the query encoder, not the key encoder and queue).
 """
-
-import os
-import shutil
 
 import torch
 from transformers import Trainer, TrainerCallback
 
 from weam import model_card
-
-REMOTE_CODE_FILES = ("configuration_weam.py", "modeling_weam.py")
-HEADS = ("mlm", "cross_lingual", "contrastive")
 
 
 class EpochToCollator(TrainerCallback):
@@ -30,54 +27,66 @@ class EpochToCollator(TrainerCallback):
         self.collator.epoch = int(state.epoch or 0)
 
 
+class OptimizerStepToModel(TrainerCallback):
+    """Calls the model's `after_optimizer_step` after every optimizer step (`on_step_end` runs before the
+    step's logging, evaluation and checkpoint)."""
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        model.after_optimizer_step()
+
+
+def head_figures(sums):
+    """`{HEAD_loss, HEAD_accuracy}` from added-up `head_sums`, keyed `HEAD/FIELD`. Each value is a tensor of
+    one sum per optimizer step (the figure is the mean of the steps' ratios) or a single sum."""
+    figures = {}
+    for key, value in sums.items():
+        head, field = key.split("/")
+        if field == "loss_sum":
+            figures[f"{head}_loss"] = (value / sums[f"{head}/loss_count"].clamp(min=1)).mean().item()
+        elif field == "correct":
+            figures[f"{head}_accuracy"] = (value / sums[f"{head}/predictions"].clamp(min=1)).mean().item()
+    return figures
+
+
 class AlignmentTrainer(Trainer):
     def __init__(self, *args, card_info: dict | None = None, align_loss=None, alignment_eval=None, **kwargs):
         """`align_loss`: an `align_mlm.DictionaryAlignmentLoss` (α·L_align) or None;
-        `alignment_eval`: a `run_alignment_eval.AlignmentEvalCallback` whose figures join each evaluation."""
+        `alignment_eval`: a `diagnostics.AlignmentEvalCallback` whose figures join each evaluation's metrics,
+        or None; `card_info`: the model card's fields (see `model_card.write`), or None for no card."""
         super().__init__(*args, **kwargs)
-        self.align_loss, self.alignment_eval = align_loss, alignment_eval
+        self.align_loss = align_loss
+        self.card_info = card_info or {}
+        self.add_callback(OptimizerStepToModel())
         if hasattr(self.data_collator, "epoch"):
             self.add_callback(EpochToCollator(self.data_collator))
-        self.card_info = card_info or {}
-        self._train_head_losses = {}
-        self._train_micro_batches = 0
+        if alignment_eval is not None:
+            self.add_callback(alignment_eval)
+        self._step_sums = []  # per optimizer step since the last training log: {"HEAD/FIELD": this process's sum}
         self._eval_sums = {}
+        self._pairs_in_step = None
+        self._saving_checkpoint = False
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
-        """Also counts the pairs of the whole optimizer step, for per-pair losses (PPA's InfoNCE)."""
+        """Starts an optimizer step: counts its pairs (all micro-batches and processes), for per-pair losses
+        (PPA's InfoNCE, the dictionary loss's shares), and opens its sums."""
         batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)
         pairs = torch.tensor(sum(len(batch["input_ids"]) for batch in batch_samples), device=device)
         if self.args.average_tokens_across_devices and self.args.world_size > 1:
             pairs = self.accelerator.gather(pairs).sum()
         self._pairs_in_step = pairs
+        self._step_sums.append({})
         return batch_samples, num_items_in_batch
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if model.training and "query_input_ids" in inputs:
+        if model.training:
             inputs = {**inputs, "num_pairs_in_batch": self._pairs_in_step}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        sums = self._step_sums[-1] if model.training else self._eval_sums
+        for head, values in outputs["head_sums"].items():
+            for field, value in values.items():
+                self._add(sums, f"{head}/{field}", value)
         if model.training and self.align_loss is not None:
             loss = loss + self._align_loss_share(inputs)
-        with torch.no_grad():
-            for head in HEADS:
-                if outputs.get(f"{head}_loss") is None:
-                    continue
-                if head == "contrastive":  # a loss without per-token predictions
-                    sums = self._train_head_losses if model.training else self._eval_sums
-                    self._add(sums, "contrastive_loss" if model.training else "contrastive_loss_sum",
-                              outputs["contrastive_loss"] * (1 if model.training else len(inputs["input_ids"])))
-                    if not model.training:
-                        self._add(sums, "contrastive_count", torch.tensor(len(inputs["input_ids"])))
-                    continue
-                if model.training:  # already a share of the step's mean: summing gives the mean
-                    self._add(self._train_head_losses, f"{head}_loss", outputs[f"{head}_loss"])
-                    self._train_micro_batches += head == "mlm"
-                else:
-                    logits, labels = outputs[f"{head}_logits"], outputs[f"{head}_labels"]
-                    self._add(self._eval_sums, f"{head}_loss_sum", torch.nn.functional.cross_entropy(
-                        logits.float(), labels, reduction="sum"))
-                    self._add(self._eval_sums, f"{head}_correct", (logits.argmax(-1) == labels).sum())
-                    self._add(self._eval_sums, f"{head}_count", torch.tensor(labels.numel(), device=labels.device))
         return (loss, outputs) if return_outputs else loss
 
     def _align_loss_share(self, inputs):
@@ -86,62 +95,56 @@ class AlignmentTrainer(Trainer):
         Trainer multiplies by the process count before DDP averages the gradients)."""
         scale = self.accelerator.num_processes if (
             self.args.average_tokens_across_devices and self.args.world_size > 1) else 1
-        share = len(inputs["input_ids"]) / self._pairs_in_step
-        term = self.align_loss(self.accelerator.unwrap_model(self.model), self.state.global_step) * share
-        self._add(self._train_head_losses, "align_loss", term)
-        return term * scale
+        pairs = len(inputs["input_ids"])
+        term = self.align_loss(self.accelerator.unwrap_model(self.model), self.state.global_step)
+        self._add(self._step_sums[-1], "align/loss_sum", term * pairs)
+        self._add(self._step_sums[-1], "align/loss_count", torch.tensor(pairs, device=term.device))
+        return term * (pairs / self._pairs_in_step) * scale
 
     @staticmethod
     def _add(sums, key, value):
         value = value.detach().double()
         sums[key] = sums[key] + value if key in sums else value
 
-    def _reduced(self, sums):
-        """Sums over all processes, as Python floats."""
-        return {key: self.accelerator.reduce(value.reshape(1), reduction="sum").item() for key, value in sums.items()}
-
-    def evaluate(self, *args, **kwargs):
-        self._eval_sums = {}
-        return super().evaluate(*args, **kwargs)
-
     def log(self, logs, *args, **kwargs):
-        if "loss" in logs and self._train_head_losses:
-            steps = max(self._train_micro_batches / self.args.gradient_accumulation_steps, 1)
-            for key, value in self._reduced(self._train_head_losses).items():
-                logs[key] = value / steps
-            self._train_head_losses, self._train_micro_batches = {}, 0
-        prefix = next((k[: -len("loss")] for k in logs if k.endswith("_loss") and k.startswith("eval")), None)
-        if prefix is not None and self._eval_sums:
-            sums = self._reduced(self._eval_sums)
-            for head in HEADS:
-                count = sums.get(f"{head}_count", 0)
-                if count:
-                    logs[f"{prefix}{head}_loss"] = sums[f"{head}_loss_sum"] / count
-                    if f"{head}_correct" in sums:
-                        logs[f"{prefix}{head}_accuracy"] = sums[f"{head}_correct"] / count
-            self._eval_sums = {}
-        if prefix is not None and self.alignment_eval is not None:
-            logs.update({prefix + key: value for key, value in self.alignment_eval.compute(self.model).items()})
+        if "loss" in logs and self._step_sums:  # the Trainer's training log: its `loss` covers these steps
+            keys = sorted(self._step_sums[0])
+            per_step = torch.stack([torch.stack([step[key] for key in keys]) for step in self._step_sums])
+            per_step = self.accelerator.reduce(per_step, reduction="sum")
+            logs.update(head_figures(dict(zip(keys, per_step.T))))
+            self._step_sums = []
         super().log(logs, *args, **kwargs)
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        self._eval_sums = {}
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        if self._eval_sums:
+            keys = sorted(self._eval_sums)
+            totals = self.accelerator.reduce(torch.stack([self._eval_sums[key] for key in keys]), reduction="sum")
+            figures = head_figures(dict(zip(keys, totals)))
+            output.metrics.update({f"{metric_key_prefix}_{name}": value for name, value in figures.items()})
+        return output
+
+    def _save_checkpoint(self, model, trial):
+        self._saving_checkpoint = True  # a checkpoint saves the whole state, to resume from
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._saving_checkpoint = False
 
     def _save(self, output_dir=None, state_dict=None):
         output_dir = output_dir or self.args.output_dir
-        is_checkpoint = os.path.basename(os.path.normpath(output_dir)).startswith("checkpoint-")
-        if not is_checkpoint and hasattr(self.model, "published_state_dict"):
-            state_dict = self.model.published_state_dict()  # PPA: the query encoder, not the key encoder
+        if state_dict is None and not self._saving_checkpoint:
+            state_dict = self.accelerator.unwrap_model(self.model).published_state_dict()
         super()._save(output_dir, state_dict)
-        if self.args.should_save:
-            self.make_hub_ready(output_dir)
+        if self.args.should_save and self.card_info:
+            self.write_model_card(output_dir)
 
-    def make_hub_ready(self, folder):
-        """Remote code files next to the weights (save_pretrained may leave them out) and a model card."""
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
-        for name in REMOTE_CODE_FILES:
-            if not os.path.exists(os.path.join(folder, name)):
-                shutil.copy(os.path.join(here, name), folder)
+    def write_model_card(self, folder):
         model_card.write(folder, trainer_state=self.state, **self.card_info)
 
     def create_model_card(self, *args, **kwargs):
         # push_to_hub calls this; our card replaces the generic one.
-        if self.is_world_process_zero():
-            model_card.write(self.args.output_dir, trainer_state=self.state, **self.card_info)
+        if self.is_world_process_zero() and self.card_info:
+            self.write_model_card(self.args.output_dir)
