@@ -65,10 +65,12 @@ def test_given_alignments_become_subword_pairs(tokenizer, tmp_path):
 
 
 def test_subword_alignment_drops_truncated_words_and_never_moves_a_link():
-    source_positions = {0: [1], 1: [2, 3]}  # word 2 was cut off
-    target_positions = {0: [5], 1: [6]}
-    assert subword_alignment([(0, 0), (1, 1), (2, 1)], source_positions, target_positions) == [[1, 5], [2, 6], [3, 6]]
-    assert subword_alignment([(1, 1)], source_positions, target_positions, first_subword_only=True) == [[2, 6]]
+    source_tokens = [[1], [2, 3], []]  # word 2 was cut off
+    target_tokens = [[5], [6]]
+    assert subword_alignment([(0, 0), (1, 1), (2, 1)], source_tokens, target_tokens) == [[1, 5], [2, 6], [3, 6]]
+    assert subword_alignment([(1, 1)], source_tokens, target_tokens, first_subword_only=True) == [[2, 6]]
+    # two words read from one token (这样的 = 这样 + 的) give its pairs once
+    assert subword_alignment([(0, 0), (1, 0)], [[3], [3]], [[7, 8]]) == [[3, 7], [3, 8]]
 
 
 def test_truncation_keeps_every_link_on_its_words(tokenizer, tmp_path):
