@@ -88,6 +88,7 @@ def e5_tokenizer():
     return AutoTokenizer.from_pretrained(E5)
 
 
+@pytest.mark.slow  # loading e5's 250k-piece tokenizer
 def test_real_xlm_r_tokenizer_on_ud_style_chinese(e5_tokenizer):
     tokenizer = e5_tokenizer
     words = ["然而", "，", "这样", "的", "人", "很多", "。"]
@@ -114,6 +115,7 @@ def test_dictionary_words_have_no_bare_space_piece():
     assert bert.convert_ids_to_tokens(ids[1, : lengths[1]].tolist()) == ["然", "而"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason="needs ../shared (UD Chinese, MUSE en-zh)")
 def test_no_word_of_ud_chinese_or_a_chinese_dictionary_starts_with_a_bare_space_piece(e5_tokenizer):
     """Issue 13: with `is_split_into_words`, 10,466 of the 12,012 words of UD Chinese test began with a bare `▁`."""
