@@ -11,7 +11,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from test_words import E5, xlm_r_tokenizer
-from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus, subword_alignment
+from weam.corpora import CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus, subword_alignment
 from weam.word_alignment import split_words
 from weam.words import words_and_text
 
@@ -196,6 +196,19 @@ def test_sentences_unit_counts_a_skipped_pair_once(tokenizer, tmp_path):
     assert (report.read, report.used, sum(report.skipped.values())) == (3, 2, 1) and len(dataset) == 4
     assert [tokenizer.decode(ids, skip_special_tokens=True) for ids in dataset["input_ids"]] == [
         "a house", "ein Haus", "the cat", "die Katze"]
+
+
+def test_held_out_pairs_keep_both_sentences_on_one_side():
+    sentences = datasets.Dataset.from_dict({"line": [k // 2 for k in range(20)]})  # pair k: rows 2k, 2k + 1
+    train, held_out = hold_out_pairs(sentences, 3, seed=0, unit="sentences")
+    assert len(held_out) == 6 and len(train) == 14
+    assert held_out["line"][::2] == held_out["line"][1::2] and train["line"][::2] == train["line"][1::2]
+    assert not set(train["line"]) & set(held_out["line"])
+    pairs = datasets.Dataset.from_dict({"line": list(range(10))})
+    assert hold_out_pairs(pairs, 3, seed=0)[1]["line"] == held_out["line"][::2]  # the same pairs either way
+    stream = sentences.to_iterable_dataset()
+    train, held_out = hold_out_pairs(stream, 3, seed=0, unit="sentences")
+    assert [row["line"] for row in held_out] == [0, 0, 1, 1, 2, 2] and next(iter(train))["line"] == 3
 
 
 def test_eflomal_aligns_a_real_sample(tokenizer, tmp_path):

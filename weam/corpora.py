@@ -421,6 +421,20 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, uni
     return dataset.map(_prepare_batch, **kwargs)
 
 
+def hold_out_pairs(dataset, count, seed, unit="pairs"):
+    """(train, held out): `count` pairs drawn at random (a stream: its first `count`), a pair's two
+    sentences (`unit="sentences"`, rows 2k and 2k + 1) on the same side."""
+    rows_per_pair = 2 if unit == "sentences" else 1
+    if isinstance(dataset, datasets.IterableDataset):
+        return dataset.skip(count * rows_per_pair), dataset.take(count * rows_per_pair)
+    pairs = datasets.Dataset.from_dict({"pair": range(len(dataset) // rows_per_pair)})
+    split = pairs.train_test_split(test_size=count, seed=seed)
+    return tuple(
+        dataset.select([pair * rows_per_pair + row for pair in split[part]["pair"] for row in range(rows_per_pair)])
+        for part in ("train", "test")
+    )
+
+
 def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_line_chars=2000, streaming=False,
                          cache_dir=None, **prepare_options):
     """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport)."""
