@@ -132,3 +132,21 @@ def test_no_word_of_ud_chinese_or_a_chinese_dictionary_starts_with_a_bare_space_
     chinese = [chinese for _, chinese in pairs[:10000]]
     ids, lengths = tokenize_words(tokenizer, chinese)
     assert (lengths > 0).all() and not (ids[:, 0] == tokenizer.convert_tokens_to_ids("▁")).any()
+
+
+def test_a_word_vector_at_a_layer_leaves_out_the_bare_space_piece():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from weam.diagnostics import word_vectors
+
+    tokenizer = xlm_r_tokenizer(["▁", "然而", "▁the", "▁Hau", "s"])
+    torch.manual_seed(0)
+    encoder = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                   intermediate_size=16)).eval()
+    vectors = word_vectors(tokenizer, encoder, ["然而", "Haus"], layer=1)
+    for word, vector, own_tokens in (("然而", vectors[0], [2]), ("Haus", vectors[1], [1, 2])):
+        encoded = tokenizer(word, return_tensors="pt")  # <s> ▁ 然而 </s>, <s> ▁Hau s </s>
+        with torch.no_grad():
+            states = encoder(**encoded, output_hidden_states=True).hidden_states[1][0]
+        torch.testing.assert_close(vector, states[own_tokens].mean(0))
