@@ -43,6 +43,13 @@ def test_split_words(text, words):
     assert wa.split_words(text) == words
 
 
+def test_pretokenized_text_is_split_on_ascii_spaces_only(tmp_path):
+    # the ja-en gold set has the ideographic space U+3000 as a word; Python's str.split would drop it
+    assert wa.split_pretokenized("天狗 の 山 \u3000 くらま  だ\t。 ") == ["天狗", "の", "山", "\u3000", "くらま", "だ", "。"]
+    parallel = write_lines(tmp_path / "test.ja-en", ["山 \u3000 くらま ||| mount kurama"])
+    assert wa.read_parallel_file(parallel, pretokenized=True) == ([["山", "\u3000", "くらま"]], [["mount", "kurama"]])
+
+
 # ----------------------------------------------------------------------------------------------
 # Pharaoh and TALP files
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import datasets
 
-from weam.word_alignment import align_words, parse_pharaoh, split_words
+from weam.word_alignment import align_words, parse_pharaoh, split_pretokenized, split_words
 from weam.words import WordTokens, encode_words
 
 logger = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ def _word_links(batch, source_words, target_words, aligner, aligner_options, pre
 
 def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, pretokenized, aligner, aligner_options,
                    skip_invalid, corpus_name):
-    split = str.split if pretokenized else split_words
+    split = split_pretokenized if pretokenized else split_words
     source_words = [split(text) for text in batch["source"]]
     target_words = [split(text) for text in batch["target"]]
     problems = ["" for _ in source_words]

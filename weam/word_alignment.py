@@ -41,6 +41,15 @@ def split_words(text: str) -> list[str]:
     return [word for word, _ in _BERT_PRE_TOKENIZER.pre_tokenize_str(_BERT_NORMALIZER.normalize_str(text))]
 
 
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def split_pretokenized(text: str) -> list[str]:
+    """The words of text pre-tokenized on spaces: split on ASCII spaces only, since a word may be another
+    Unicode space (the ideographic space U+3000 is a word of the ja-en gold set)."""
+    return [word for word in _ASCII_SPACE.split(text) if word]
+
+
 # ----------------------------------------------------------------------------------------------
 # Files
 
@@ -99,7 +108,7 @@ def read_parallel_file(path, pretokenized=False):
 
 
 def _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized):
-    split = str.split if pretokenized else split_words
+    split = split_pretokenized if pretokenized else split_words
     sides = []
     for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
         sides.append([split(line) for line in lines])
