@@ -36,7 +36,7 @@ from configuration_weam import WeamConfig
 from data_collator import DataCollatorForWeam
 from weam import model_card
 from weam.cli import HelpFormatter
-from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus
+from weam.corpora import CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
 from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
 from weam.objectives import OBJECTIVES
@@ -413,19 +413,6 @@ def unknown_token_rate(dataset, tokenizer, examples=1000):
     return sum(token == tokenizer.unk_token_id for token in tokens) / max(len(tokens), 1)
 
 
-def split_into_sentences(batch):
-    """Pairs -> their two sentences as separate examples (the MLM baseline on the same data)."""
-    out = {"input_ids": [], "token_type_ids": [], "special_tokens_mask": [], "word_ids": [], "alignment": []}
-    for k, mask in enumerate(batch["special_tokens_mask"]):
-        sep = mask.index(1, 1)  # the [SEP] after S
-        for key in ("input_ids", "special_tokens_mask", "word_ids"):
-            values = batch[key][k]
-            out[key] += [values[: sep + 1], values[:1] + values[sep + 1 :]]
-        out["token_type_ids"] += [[0] * (sep + 1), [0] * (len(mask) - sep)]
-        out["alignment"] += [[], []]
-    return out
-
-
 def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment):
     aligner_options = {}
     if not needs_alignment:
@@ -443,25 +430,19 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
             spec, tokenizer, skip_invalid=data_args.skip_invalid, max_line_chars=data_args.max_line_chars,
             streaming=data_args.streaming, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
             first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
-            aligner=data_args.aligner, aligner_options=aligner_options,
+            aligner=data_args.aligner, aligner_options=aligner_options, unit="sentences" if sentences else "pairs",
         )
         if report is not None:
             logger.info(str(report))
             reports.append(report)
         if data_args.validation_pairs:
-            if data_args.streaming:
-                eval_sets.append(dataset.take(data_args.validation_pairs))
-                dataset = dataset.skip(data_args.validation_pairs)
-            else:
-                split = dataset.train_test_split(test_size=data_args.validation_pairs, seed=seed)
-                dataset, held_out = split["train"], split["test"]
-                eval_sets.append(held_out)
+            dataset, held_out = hold_out_pairs(dataset, data_args.validation_pairs, seed,
+                                               unit="sentences" if sentences else "pairs")
+            eval_sets.append(held_out)
         train_sets.append(dataset)
     languages = sorted({lang for s in data_args.train_data for lang in CorpusSpec.parse(s).name.split("-")})
 
     def combine(parts, weights):
-        if sentences:
-            parts = [p.map(split_into_sentences, batched=True, remove_columns=p.column_names) for p in parts]
         if len(parts) == 1:
             return parts[0]
         if weights:

@@ -7,6 +7,7 @@ import torch
 from transformers import AutoTokenizer, XLMRobertaTokenizer
 
 from data_collator import DataCollatorForWeam, swap_pair_order
+from weam.words import encode_words
 
 TOKENIZER_DIR = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "mbert-tokenizer")
 
@@ -17,12 +18,12 @@ def tokenizer():
 
 
 def make_example(tokenizer, source_words, target_words, links):
-    encoding = tokenizer(source_words, target_words, is_split_into_words=True, return_special_tokens_mask=True,
-                         return_token_type_ids=True)
+    encoding, _ = encode_words(tokenizer, [source_words], [target_words], return_special_tokens_mask=True,
+                               return_token_type_ids=True)
     return {
-        "input_ids": encoding["input_ids"],
-        "token_type_ids": encoding["token_type_ids"],
-        "special_tokens_mask": encoding["special_tokens_mask"],
+        "input_ids": encoding["input_ids"][0],
+        "token_type_ids": encoding["token_type_ids"][0],
+        "special_tokens_mask": encoding["special_tokens_mask"][0],
         "alignment": links,
     }
 
@@ -60,7 +61,7 @@ def test_swap_and_sentence_views_with_an_xlm_r_pair_template():
         ["<s>", "▁the", "▁house", "</s>"], ["<s>", "▁das", "▁große", "▁Haus", "</s>"],
         ["<s>", "▁das", "▁große", "▁Haus", "</s>"], ["<s>", "▁the", "▁house", "</s>"],
     ]
-    single = tokenizer(["the", "house"], is_split_into_words=True, return_special_tokens_mask=True)
+    single = tokenizer("the house", return_special_tokens_mask=True)
     with pytest.raises(ValueError, match="expected a sentence pair .* found 1 run"):
         swap_pair_order({"input_ids": single["input_ids"], "special_tokens_mask": single["special_tokens_mask"]})
 
@@ -135,10 +136,10 @@ def test_whole_word_masking_masks_every_piece_of_a_word(tokenizer):
     words = ["Bundesregierung", "Telekommunikationsgesetz", "Verfassungsgericht"] * 3
     examples = []
     for k in range(64):
-        encoding = tokenizer(words + [str(k)], ["x"], is_split_into_words=True, return_special_tokens_mask=True)
-        word_ids = [-1 if w is None else w + (s or 0) * 100 for w, s in zip(encoding.word_ids(), encoding.sequence_ids())]
-        examples.append({"input_ids": encoding["input_ids"], "token_type_ids": encoding["token_type_ids"],
-                         "special_tokens_mask": encoding["special_tokens_mask"], "word_ids": word_ids})
+        encoding, (mapped,) = encode_words(tokenizer, [words + [str(k)]], [["x"]], return_special_tokens_mask=True)
+        word_ids = [-1 if w < 0 else w + s * 100 for w, s in zip(mapped.token_words, mapped.token_sequences)]
+        examples.append({"input_ids": encoding["input_ids"][0], "token_type_ids": encoding["token_type_ids"][0],
+                         "special_tokens_mask": encoding["special_tokens_mask"][0], "word_ids": word_ids})
     batch = DataCollatorForWeam(tokenizer, whole_word_mask=True, seed=0)(examples)
     for row, example in enumerate(examples):
         masked = (batch["labels"][row] != -100).tolist()

@@ -43,6 +43,13 @@ def test_split_words(text, words):
     assert wa.split_words(text) == words
 
 
+def test_pretokenized_text_is_split_on_ascii_spaces_only(tmp_path):
+    # the ja-en gold set has the ideographic space U+3000 as a word; Python's str.split would drop it
+    assert wa.split_pretokenized("天狗 の 山 \u3000 くらま  だ\t。 ") == ["天狗", "の", "山", "\u3000", "くらま", "だ", "。"]
+    parallel = write_lines(tmp_path / "test.ja-en", ["山 \u3000 くらま ||| mount kurama"])
+    assert wa.read_parallel_file(parallel, pretokenized=True) == ([["山", "\u3000", "くらま"]], [["mount", "kurama"]])
+
+
 # ----------------------------------------------------------------------------------------------
 # Pharaoh and TALP files
 
@@ -335,6 +342,31 @@ def test_align_neural_long_sentence_and_bad_arguments(tiny_model_dir):
         wa.align_neural(SRC, TGT[:2], tiny_model_dir)
     with pytest.raises(ValueError, match="unknown aligner 'giza'"):
         wa.align_words(SRC, TGT, "giza")
+
+
+def test_align_neural_reads_cjk_as_written_and_maps_links_back_to_the_words():
+    """Issue 14: the encoder read Chinese as `▁这 ▁样 ▁的 ...` (characters separated by spaces); it must read
+    the sentence as written, and a link of a piece that spans several words (`这样的`) links each of them."""
+    from test_words import xlm_r_tokenizer
+    from transformers import BertConfig, BertModel
+
+    tokenizer = xlm_r_tokenizer(["▁", "这样的", "人", "很多", "▁many", "▁such", "▁people", "▁.", "."])
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32)).eval()
+    seen = []
+    model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(kwargs["input_ids"]), with_kwargs=True)
+    source, target = [["这", "样", "的", "人", "很", "多"]], [["many", "such", "people", "."]]  # as split_words gives them
+    prior = [[(0, 1), (1, 1), (2, 1), (3, 2), (4, 0), (5, 0), (5, 3)]]
+    # a heavy prior decides every link: each piece takes its words' partner
+    links = wa.align_neural(source, target, (tokenizer, model), layer=1, priors=[prior], prior_weight=10.0,
+                            tgt_texts=["many such people."])
+    assert [tokenizer.convert_ids_to_tokens(ids) for ids in (seen[0][0], seen[1][0])] == [
+        ["<s>", "▁", "这样的", "人", "很多", "</s>"], ["<s>", "▁many", "▁such", "▁people", ".", "</s>"]]
+    # the bare ▁ takes part in no link; 很多 -> many beats 很多 -> . (half its words' prior)
+    assert links == [[(0, 1), (1, 1), (2, 1), (3, 2), (4, 0), (5, 0)]]
+    with pytest.raises(ValueError, match="1 source sentences but 2 target text ones"):
+        wa.align_neural(source, target, (tokenizer, model), layer=1, tgt_texts=["a", "b"])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -2,9 +2,14 @@
 
     read_corpus      a corpus (two line-aligned files, TSV/CSV/JSONL, a saved or Hub dataset) -> rows
                      `source`, `target` [, `alignment`], each checked (empty side, over-long line, ...)
-    prepare_corpus   rows -> `input_ids` of `[CLS] S [SEP] T [SEP]`, `token_type_ids`,
-                     `special_tokens_mask`, `word_ids` and `alignment`: the word links (from an aligner,
-                     or given in Pharaoh format) mapped to subword position pairs (i in S, j in T)
+    prepare_corpus   rows -> `input_ids` of `[CLS] S [SEP] T [SEP]` (the tokenizer's pair template),
+                     `token_type_ids`, `special_tokens_mask`, `word_ids` and `alignment`: the word links
+                     (from an aligner, or given in Pharaoh format) mapped to subword position pairs
+                     (i in S, j in T); or, with `unit="sentences"`, S and T as two examples
+
+Each sentence is tokenized as it is written (`weam.words.encode_words`), not as a list of words: a
+SentencePiece tokenizer (XLM-R, multilingual-e5) would otherwise read Chinese as characters separated
+by spaces. Words, for the aligner and for whole-word masking, are mapped to subwords by character offsets.
 
 Every step is a `datasets` map, so tokenization and word alignment run once and are cached by
 fingerprint. A bad row is an error naming the file, the line and what to do; with
@@ -19,7 +24,8 @@ from dataclasses import dataclass, field
 
 import datasets
 
-from weam.word_alignment import align_words, parse_pharaoh, split_words
+from weam.word_alignment import align_words, parse_pharaoh, split_pretokenized, split_words
+from weam.words import WordTokens, encode_words
 
 logger = logging.getLogger(__name__)
 
@@ -251,48 +257,42 @@ def read_corpus(spec: CorpusSpec, max_line_chars=2000, skip_invalid=False, strea
     return dataset.map(check, with_indices=True)
 
 
-def subword_alignment(word_links, source_positions, target_positions, first_subword_only=False):
-    """Word links (i, j) -> subword position pairs. A word cut off by truncation has no positions,
-    so its links are dropped; no link is ever moved to another word."""
-    pairs = []
+def subword_alignment(word_links, source_tokens, target_tokens, first_subword_only=False):
+    """Word links (i, j) -> subword position pairs, each once.
+
+    `source_tokens[i]`: the positions of source word i (`WordTokens.word_tokens`); a word cut off by
+    truncation has none, so its links are dropped: no link is ever moved to another word."""
+    pairs = {}
     for i, j in word_links:
-        source, target = source_positions.get(i), target_positions.get(j)
+        source, target = source_tokens[i], target_tokens[j]
         if not source or not target:
             continue
         if first_subword_only:
-            pairs.append([source[0], target[0]])
+            pairs[source[0], target[0]] = None
         else:
-            pairs.extend([s, t] for s in source for t in target)
-    return pairs
+            pairs.update(dict.fromkeys((s, t) for s in source for t in target))
+    return [list(pair) for pair in pairs]  # two words that share a token give its pairs once
 
 
-def _word_positions(encoding, source_word_count):
-    """({word: [positions]} of S, of T) and one id per token (T's words numbered after S's, -1: special)."""
-    positions = ({}, {})
-    word_ids = []
-    for position, (word, sequence) in enumerate(zip(encoding.word_ids, encoding.sequence_ids)):
-        if word is None:
-            word_ids.append(-1)
+def _masking_word_ids(mapped: WordTokens, source_word_count):
+    """One id per token for whole-word masking: T's words numbered after S's, -1 for special tokens.
+
+    A bare space piece (`▁` before a Chinese word) belongs to no word; it is masked with the word after it.
+    """
+    word_ids = [-1] * len(mapped.token_words)
+    for position in reversed(range(len(word_ids))):
+        word, sequence = mapped.token_words[position], mapped.token_sequences[position]
+        if sequence < 0:
             continue
-        positions[sequence].setdefault(word, []).append(position)
-        word_ids.append(word + sequence * source_word_count)
-    return positions, word_ids
+        if word >= 0:
+            word_ids[position] = word + sequence * source_word_count
+        elif position + 1 < len(word_ids) and mapped.token_sequences[position + 1] == sequence:
+            word_ids[position] = word_ids[position + 1]
+    return word_ids
 
 
-def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretokenized, aligner, aligner_options,
-                   skip_invalid, corpus_name):
-    split = str.split if pretokenized else split_words
-    source_words = [split(text) for text in batch["source"]]
-    target_words = [split(text) for text in batch["target"]]
-    problems = ["" for _ in source_words]
-
-    def report(k, problem):
-        if not skip_invalid:
-            raise ParallelDataError(
-                f"{corpus_name}, line {batch['line'][k]}: {problem}. Fix the data, or pass --skip_invalid."
-            )
-        problems[k] = problem
-
+def _word_links(batch, source_words, target_words, aligner, aligner_options, pretokenized, report):
+    """Each pair's word links: given (Pharaoh, checked against the words), from the aligner, or none."""
     if "alignment" in batch:
         word_links = []
         for k, (line, src, tgt) in enumerate(zip(batch["alignment"], source_words, target_words)):
@@ -306,47 +306,93 @@ def _prepare_batch(batch, tokenizer, max_seq_length, first_subword_only, pretoke
                 report(k, f"alignment link {bad[0][0]}-{bad[0][1]} out of range ({len(src)} x {len(tgt)} words)")
                 links = []
             word_links.append(links)
-    elif aligner == "none":  # objectives that use no word alignment (TLM, MLM, PPA)
-        word_links = [[] for _ in source_words]
-    else:
-        usable = [k for k, (src, tgt) in enumerate(zip(source_words, target_words)) if src and tgt]
-        aligned = align_words([source_words[k] for k in usable], [target_words[k] for k in usable], aligner=aligner,
-                              **aligner_options) if usable else []
-        word_links = [[] for _ in source_words]
-        for k, links in zip(usable, aligned):
-            word_links[k] = links
+        return word_links
+    word_links = [[] for _ in source_words]
+    if aligner == "none":  # objectives that use no word alignment (TLM, MLM, PPA)
+        return word_links
+    usable = [k for k, (src, tgt) in enumerate(zip(source_words, target_words)) if src and tgt]
+    if aligner in ("neural", "neural+eflomal") and not pretokenized:  # the encoder reads the text as written
+        aligner_options = dict(aligner_options, src_texts=[batch["source"][k] for k in usable],
+                               tgt_texts=[batch["target"][k] for k in usable])
+    aligned = align_words([source_words[k] for k in usable], [target_words[k] for k in usable], aligner=aligner,
+                          **aligner_options) if usable else []
+    for k, links in zip(usable, aligned):
+        word_links[k] = links
+    return word_links
+
+
+def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, pretokenized, aligner, aligner_options,
+                   skip_invalid, corpus_name):
+    split = split_pretokenized if pretokenized else split_words
+    source_words = [split(text) for text in batch["source"]]
+    target_words = [split(text) for text in batch["target"]]
+    problems = ["" for _ in source_words]
+
+    def report(k, problem):
+        if not skip_invalid:
+            raise ParallelDataError(
+                f"{corpus_name}, line {batch['line'][k]}: {problem}. Fix the data, or pass --skip_invalid."
+            )
+        problems[k] = problem
+
+    word_links = _word_links(batch, source_words, target_words, aligner, aligner_options, pretokenized, report)
     for k, (src, tgt) in enumerate(zip(source_words, target_words)):
         if not src or not tgt:
             report(k, "a side has no words after tokenization")
-
-    # Empty word lists would break the tokenizer; a placeholder keeps rows aligned (they are dropped).
-    encodings = tokenizer(
-        [words or ["."] for words in source_words],
-        [words or ["."] for words in target_words],
-        is_split_into_words=True,
-        truncation="longest_first",
-        max_length=max_seq_length,
-        return_special_tokens_mask=True,
-        return_token_type_ids=True,
-    )
-    alignments, word_ids = [], []
-    for k, links in enumerate(word_links):
-        (source_positions, target_positions), ids = _word_positions(encodings.encodings[k], len(source_words[k]))
-        alignments.append(subword_alignment(links, source_positions, target_positions, first_subword_only))
-        word_ids.append(ids)  # for whole-word masking
+    # The text as written, unless it is given as space-separated words (`encode_words` then joins them).
+    texts = {} if pretokenized else {"texts": batch["source"], "pair_texts": batch["target"]}
+    options = dict(max_length=max_seq_length, return_special_tokens_mask=True, return_token_type_ids=True)
+    if unit == "sentences":
+        return _encode_sentences(tokenizer, source_words, target_words, texts, problems, batch["line"], options)
+    encoding, mapped = encode_words(tokenizer, source_words, target_words, **texts, truncation="longest_first",
+                                    **options)
     return {
-        "input_ids": encodings["input_ids"],
-        "token_type_ids": encodings["token_type_ids"],
-        "special_tokens_mask": encodings["special_tokens_mask"],
-        "alignment": alignments,
-        "word_ids": word_ids,
+        "input_ids": encoding["input_ids"],
+        "token_type_ids": encoding["token_type_ids"],
+        "special_tokens_mask": encoding["special_tokens_mask"],
+        "alignment": [subword_alignment(links, *words.word_tokens, first_subword_only)
+                      for links, words in zip(word_links, mapped)],
+        "word_ids": [_masking_word_ids(words, len(src)) for words, src in zip(mapped, source_words)],
+        "line": batch["line"],
         "problem": problems,
     }
 
 
-def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, first_subword_only=False,
+def _encode_sentences(tokenizer, source_words, target_words, texts, problems, lines, options):
+    """Each side alone (`[CLS] S [SEP]`, `<s> S </s>`, ... with the whole `max_length`): S and T of a pair
+    become two rows in a row. A pair to skip leaves one row, carrying its problem, to be counted."""
+    encoded = [
+        encode_words(tokenizer, words, texts=texts.get(key), truncation=True, **options)
+        for words, key in ((source_words, "texts"), (target_words, "pair_texts"))
+    ]
+    rows = {key: [] for key in ("input_ids", "token_type_ids", "special_tokens_mask", "alignment", "word_ids", "line",
+                                "problem")}
+    for k, problem in enumerate(problems):
+        for encoding, mapped in encoded[: 1 if problem else 2]:
+            for key in ("input_ids", "token_type_ids", "special_tokens_mask"):
+                rows[key].append(encoding[key][k])
+            rows["alignment"].append([])
+            rows["word_ids"].append(_masking_word_ids(mapped[k], 0))
+            rows["line"].append(lines[k])
+            rows["problem"].append(problem)
+    return rows
+
+
+UNITS = ("pairs", "sentences")
+
+
+def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, unit="pairs", first_subword_only=False,
                    pretokenized=False, aligner="eflomal", aligner_options=None, skip_invalid=False):
-    """Tokenizes `[CLS] S [SEP] T [SEP]` and maps word links to subword position pairs (cached)."""
+    """Tokenizes each pair as written and maps its word links to subword position pairs (cached).
+
+    unit: "pairs" gives one example per pair, `[CLS] S [SEP] T [SEP]` (the tokenizer's pair template) with
+        its alignment; "sentences" two, S alone and T alone (MLM on the same data), each with the whole
+        `max_seq_length` and no alignment.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if unit == "sentences" and aligner != "none":
+        raise ValueError("single sentences carry no word alignment: use aligner='none' with unit='sentences'")
     statistical = aligner in ("eflomal", "neural+eflomal") and "alignment" not in dataset.column_names
     if statistical and isinstance(dataset, datasets.IterableDataset):
         raise ParallelDataError(
@@ -357,10 +403,11 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, fir
         batched=True,
         # A statistical aligner learns from the whole corpus: one batch.
         batch_size=None if statistical else 1000,
-        remove_columns=[c for c in dataset.column_names if c not in ("line", "problem")],
+        remove_columns=dataset.column_names,
         fn_kwargs=dict(
             tokenizer=tokenizer,
             max_seq_length=max_seq_length,
+            unit=unit,
             first_subword_only=first_subword_only,
             pretokenized=pretokenized,
             aligner=aligner,
@@ -372,6 +419,20 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, fir
     if isinstance(dataset, datasets.Dataset):
         kwargs["desc"] = f"Tokenizing and aligning {spec.name} ({aligner if 'alignment' not in dataset.column_names else 'given alignments'})"
     return dataset.map(_prepare_batch, **kwargs)
+
+
+def hold_out_pairs(dataset, count, seed, unit="pairs"):
+    """(train, held out): `count` pairs drawn at random (a stream: its first `count`), a pair's two
+    sentences (`unit="sentences"`, rows 2k and 2k + 1) on the same side."""
+    rows_per_pair = 2 if unit == "sentences" else 1
+    if isinstance(dataset, datasets.IterableDataset):
+        return dataset.skip(count * rows_per_pair), dataset.take(count * rows_per_pair)
+    pairs = datasets.Dataset.from_dict({"pair": range(len(dataset) // rows_per_pair)})
+    split = pairs.train_test_split(test_size=count, seed=seed)
+    return tuple(
+        dataset.select([pair * rows_per_pair + row for pair in split[part]["pair"] for row in range(rows_per_pair)])
+        for part in ("train", "test")
+    )
 
 
 def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_line_chars=2000, streaming=False,
@@ -389,6 +450,6 @@ def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_li
     rows = report.count_and_drop(rows)
     prepared = prepare_corpus(rows, tokenizer, spec, skip_invalid=skip_invalid, **prepare_options)
     prepared = report.count_and_drop(prepared)
-    report.used = len(prepared)
+    report.used = len(prepared) // (2 if prepare_options.get("unit") == "sentences" else 1)
     assert report.read == report.used + sum(report.skipped.values())
     return prepared.remove_columns(["line", "problem"]), report

@@ -16,6 +16,7 @@ from transformers import TrainerCallback
 
 from weam.dictionaries import mean_subword_embeddings, tokenize_words
 from weam.word_alignment import AlignmentFileError, read_lines, read_parallel_file, read_talp
+from weam.words import encode_words
 
 logger = logging.getLogger(__name__)
 
@@ -76,23 +77,30 @@ def read_gold_alignments(spec, max_pairs=None):
     return source_words[:max_pairs], target_words[:max_pairs], gold[:max_pairs]
 
 @torch.inference_mode()
-def mean_pooled(tokenizer, encoder, texts, layer, batch_size=64, progress=None):
+def mean_pooled(tokenizer, encoder, texts, layer, batch_size=64, progress=None, words=False):
     """`(N, hidden)`: each text's states at `layer` averaged over its non-special tokens (XTREME's sentence vector).
 
+    words: each text is one word, averaged over its own tokens (`weam.words.encode_words`: a bare `▁`
+        that a SentencePiece tokenizer puts before a Chinese word alone is not part of the word).
     `progress`: the description of a progress bar (None: no bar).
     """
     order = sorted(range(len(texts)), key=lambda k: len(texts[k]))  # similar lengths waste little on padding
     batches = [order[start: start + batch_size] for start in range(0, len(order), batch_size)]
-    max_length = min(tokenizer.model_max_length, encoder.config.max_position_embeddings)
+    options = dict(padding=True, truncation=True, return_special_tokens_mask=True, return_tensors="pt",
+                   max_length=min(tokenizer.model_max_length, encoder.config.max_position_embeddings))
     vectors = [None] * len(texts)
     for batch in tqdm(batches, desc=progress, disable=progress is None):
-        encoded = tokenizer(
-            [texts[k] for k in batch], padding=True, truncation=True, max_length=max_length,
-            return_special_tokens_mask=True, return_tensors="pt",
-        ).to(encoder.device)
-        special = encoded.pop("special_tokens_mask")
-        hidden = encoder(**encoded, output_hidden_states=True).hidden_states[layer]
-        weights = (encoded["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden.dtype)
+        if words:
+            encoded, mapped = encode_words(tokenizer, [[texts[k]] for k in batch], **options)
+            weights = torch.zeros(encoded["input_ids"].shape)
+            for row, word in enumerate(mapped):
+                weights[row, word.word_tokens[0][0]] = 1
+        else:
+            encoded = tokenizer([texts[k] for k in batch], **options)
+            weights = encoded["attention_mask"] * (1 - encoded["special_tokens_mask"])
+        del encoded["special_tokens_mask"]
+        hidden = encoder(**encoded.to(encoder.device), output_hidden_states=True).hidden_states[layer]
+        weights = weights.unsqueeze(-1).to(hidden)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
         for k, vector in zip(batch, pooled.float().cpu()):
             vectors[k] = vector
@@ -104,7 +112,7 @@ def word_vectors(tokenizer, encoder, words, layer=None, batch_size=64, progress=
     """`(N, dim)`: each word's vector, the mean over its subwords of their input embeddings (`layer` None)
     or of their states at `layer` when the word is encoded alone."""
     if layer is not None:
-        return mean_pooled(tokenizer, encoder, words, layer, batch_size, progress)
+        return mean_pooled(tokenizer, encoder, words, layer, batch_size, progress, words=True)
     weight = encoder.get_input_embeddings().weight
     ids, lengths = tokenize_words(tokenizer, words)
     return mean_subword_embeddings(weight, ids.to(weight.device), lengths.to(weight.device)).float().cpu()

@@ -17,6 +17,7 @@ import re
 import torch
 
 from weam.word_alignment import AlignmentFileError, read_lines
+from weam.words import encode_words
 
 DICTIONARY_FORMATS = ("auto", "muse", "pairs", "tsv")
 # `en-de.dict`, `en-de.0-5000.txt`: the file's source and target languages.
@@ -93,9 +94,18 @@ def split_dictionary(pairs, test_size=0.1, seed=42):
 
 
 def tokenize_words(tokenizer, words):
-    """Each word's subword ids alone, without special tokens: ids `(N, longest)` padded with 0, and lengths `(N,)`."""
-    encoded = tokenizer(list(words), add_special_tokens=False)["input_ids"] if len(words) else []
-    width = max(map(len, encoded), default=0)
+    """Each word's subword ids as it reads in running text, without special tokens: ids `(N, longest)`
+    padded with 0, and lengths `(N,)`.
+
+    A word's ids are those of its own tokens (`weam.words.encode_words`): a SentencePiece tokenizer
+    writes a Chinese word alone as a bare `▁` and the word's pieces, and the bare piece, which no
+    Chinese text has between its words, is left out.
+    """
+    if not len(words):
+        return torch.zeros(0, 0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    encoding, mapped = encode_words(tokenizer, [[word] for word in words], add_special_tokens=False)
+    encoded = [[ids[position] for position in word.word_tokens[0][0]] for ids, word in zip(encoding["input_ids"], mapped)]
+    width = max(map(len, encoded))
     ids = torch.tensor([word + [0] * (width - len(word)) for word in encoded], dtype=torch.long)
     return ids.reshape(len(encoded), width), torch.tensor(list(map(len, encoded)), dtype=torch.long)
 

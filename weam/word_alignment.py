@@ -20,6 +20,8 @@ from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from tqdm.auto import tqdm
 
+from weam.words import encode_words
+
 logger = logging.getLogger(__name__)
 
 SYMMETRIZATIONS = ("grow-diag-final-and", "grow-diag-final", "intersection", "union")
@@ -37,6 +39,15 @@ def split_words(text: str) -> list[str]:
     Every CJK ideograph is a word, so Chinese needs no segmenter; Japanese kana runs stay whole.
     """
     return [word for word, _ in _BERT_PRE_TOKENIZER.pre_tokenize_str(_BERT_NORMALIZER.normalize_str(text))]
+
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def split_pretokenized(text: str) -> list[str]:
+    """The words of text pre-tokenized on spaces: split on ASCII spaces only, since a word may be another
+    Unicode space (the ideographic space U+3000 is a word of the ja-en gold set)."""
+    return [word for word in _ASCII_SPACE.split(text) if word]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,7 +108,7 @@ def read_parallel_file(path, pretokenized=False):
 
 
 def _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized):
-    split = str.split if pretokenized else split_words
+    split = split_pretokenized if pretokenized else split_words
     sides = []
     for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
         sides.append([split(line) for line in lines])
@@ -382,37 +393,46 @@ def load_encoder(model_name_or_path, layer, device=None):
     return AutoTokenizer.from_pretrained(model_name_or_path), model.to(device).eval()
 
 
-def _embed(tokenizer, model, sentences, layer):
-    """Subword states at `layer` and each subword's word index (-1 for special tokens and padding)."""
-    batch = tokenizer(sentences, is_split_into_words=True, truncation=True, padding=True, return_tensors="pt")
-    word_ids = [[-1 if word is None else word for word in batch.word_ids(k)] for k in range(len(sentences))]
+def _embed(tokenizer, model, sentences, texts, layer):
+    """Subword states at `layer` of each sentence, read as it is written (`encode_words`), and
+    `(batch, subwords, words)`: 1 where a subword lies in a word (none for special tokens, padding and a
+    bare space piece; a subword that runs across a word boundary lies in both words)."""
+    batch, mapped = encode_words(tokenizer, sentences, texts=texts, truncation=True, padding=True, return_tensors="pt")
+    membership = torch.zeros(*batch["input_ids"].shape, max(map(len, sentences)))
+    for k, words in enumerate(mapped):
+        for word, positions in enumerate(words.word_tokens[0]):
+            membership[k, positions, word] = 1
     hidden = model(**batch.to(model.device), output_hidden_states=True).hidden_states[layer]
-    return hidden, torch.tensor(word_ids, device=model.device)
+    return hidden, membership.to(model.device)
 
 
-def _subword_prior(priors, pairs, src_lengths, tgt_lengths, src_word_ids, tgt_word_ids):
-    """(batch, src subwords, tgt subwords): the fraction of `priors` linking the words of two subwords."""
-    word_prior = torch.zeros(len(pairs), max(src_lengths), max(tgt_lengths), device=src_word_ids.device)
+def _subword_prior(priors, pairs, src_membership, tgt_membership):
+    """(batch, src subwords, tgt subwords): the fraction of `priors` linking the words of two subwords
+    (averaged over the word pairs of two subwords that lie in several words)."""
+    word_prior = torch.zeros(len(pairs), src_membership.shape[-1], tgt_membership.shape[-1])
     for b, k in enumerate(pairs):
         for alignments in priors:
             for i, j in alignments[k]:
                 word_prior[b, i, j] += 1 / len(priors)
-    rows = torch.arange(len(pairs), device=src_word_ids.device)[:, None, None]
-    return word_prior[rows, src_word_ids.clamp(min=0)[:, :, None], tgt_word_ids.clamp(min=0)[:, None, :]]
+    subword_prior = src_membership @ word_prior.to(src_membership.device) @ tgt_membership.transpose(1, 2)
+    word_pairs = src_membership.sum(-1)[:, :, None] * tgt_membership.sum(-1)[:, None, :]
+    return subword_prior / word_pairs.clamp(min=1)
 
 
 @torch.inference_mode()
 def align_neural(
     src_words, tgt_words, model_name_or_path, layer=8, method="argmax", batch_size=64, device=None,
-    threshold=1e-3, priors=(), prior_weight=0.05,
+    threshold=1e-3, priors=(), prior_weight=0.05, src_texts=None, tgt_texts=None,
 ):
     """Align with an encoder's contextual embeddings, SimAlign's way, `batch_size` pairs per forward pass.
 
-    Each sentence is encoded alone; subwords are matched on the cosine similarity of their states
-    at `layer` ("argmax", "itermax": SimAlign's methods, on (cosine + 1) / 2) or on awesome-align's
-    two-way softmax of dot products over `threshold` ("softmax"; awesome-align's 1e-3 was set for
-    mBERT, multilingual-e5-small does best near 0.5); two words are linked when any of their subwords are.
-    Words past the model's maximum length stay unaligned.
+    Each sentence is encoded alone, as it is written: `src_texts`/`tgt_texts` when given (the
+    sentences the words were split from), else the words joined by spaces except inside scripts written
+    without them (Chinese characters and Japanese words are not separated: see `weam.words`). Subwords
+    are matched on the cosine similarity of their states at `layer` ("argmax", "itermax": SimAlign's
+    methods, on (cosine + 1) / 2) or on awesome-align's two-way softmax of dot products over `threshold`
+    ("softmax"; awesome-align's 1e-3 was set for mBERT, multilingual-e5-small does best near 0.5); two
+    words are linked when any of their subwords are. Words past the model's maximum length stay unaligned.
 
     model_name_or_path: a Hub id or folder (loaded on `device`), or a `(tokenizer, model)` pair
         such as `load_encoder` returns.
@@ -421,8 +441,10 @@ def align_neural(
     """
     if method not in NEURAL_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {NEURAL_METHODS}")
-    for name, sentences in (("target", tgt_words), *(("prior", alignments) for alignments in priors)):
-        if len(sentences) != len(src_words):
+    given = (("target", tgt_words), ("source text", src_texts), ("target text", tgt_texts),
+             *(("prior", alignments) for alignments in priors))
+    for name, sentences in given:
+        if sentences is not None and len(sentences) != len(src_words):
             raise ValueError(f"{len(src_words)} source sentences but {len(sentences)} {name} ones")
     if isinstance(model_name_or_path, (str, os.PathLike)):
         tokenizer, model = load_encoder(model_name_or_path, layer, device)
@@ -433,28 +455,29 @@ def align_neural(
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     alignments = [None] * len(order)
     for batch in tqdm(batches, desc="aligning", disable=not logger.isEnabledFor(logging.INFO)):
-        src_hidden, src_word_ids = _embed(tokenizer, model, [src_words[k] for k in batch], layer)
-        tgt_hidden, tgt_word_ids = _embed(tokenizer, model, [tgt_words[k] for k in batch], layer)
-        valid = (src_word_ids >= 0)[:, :, None] & (tgt_word_ids >= 0)[:, None, :]
+        src_hidden, src_membership, tgt_hidden, tgt_membership = (
+            output for words, texts in ((src_words, src_texts), (tgt_words, tgt_texts))
+            for output in _embed(tokenizer, model, [words[k] for k in batch],
+                                 None if texts is None else [texts[k] for k in batch], layer)
+        )
+        valid = (src_membership.any(-1))[:, :, None] & (tgt_membership.any(-1))[:, None, :]
         if method == "softmax":
             scores = src_hidden @ tgt_hidden.transpose(1, 2)
         else:
             scores = (F.normalize(src_hidden, dim=-1) @ F.normalize(tgt_hidden, dim=-1).transpose(1, 2) + 1) / 2
         if priors:
-            src_lengths, tgt_lengths = [len(src_words[k]) for k in batch], [len(tgt_words[k]) for k in batch]
-            scores = scores + prior_weight * _subword_prior(
-                priors, batch, src_lengths, tgt_lengths, src_word_ids, tgt_word_ids
-            )
+            scores = scores + prior_weight * _subword_prior(priors, batch, src_membership, tgt_membership)
         if method == "softmax":
             links = softmax_matching(scores, valid, threshold)
         else:
             links = (argmax_matching if method == "argmax" else itermax_matching)(scores, valid)
-        word_links = [set() for _ in batch]
-        src_ids, tgt_ids = src_word_ids.tolist(), tgt_word_ids.tolist()
-        for b, s, t in links.nonzero().tolist():
-            word_links[b].add((src_ids[b][s], tgt_ids[b][t]))
-        for k, found in zip(batch, word_links):
-            alignments[k] = sorted(found)
+        # words linked by any of their subwords
+        word_links = src_membership.transpose(1, 2) @ links.to(src_membership.dtype) @ tgt_membership
+        found = [[] for _ in batch]
+        for b, i, j in word_links.nonzero().tolist():
+            found[b].append((i, j))
+        for k, links_of_pair in zip(batch, found):
+            alignments[k] = links_of_pair
     return alignments
 
 

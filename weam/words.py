@@ -17,7 +17,6 @@ to the word in which its first character lies, through the fast tokenizer's char
   it lies in (shared), so that every word still has a position to be read from.
 """
 
-import bisect
 import re
 from dataclasses import dataclass
 
@@ -95,10 +94,10 @@ def _is_space_marker(token: str) -> bool:
 
 def map_tokens_to_words(encoding, tokens, spans_per_sequence) -> WordTokens:
     """`WordTokens` of one `tokenizers.Encoding` (with offsets) whose sequences hold the words at `spans_per_sequence`."""
-    starts = [[start for start, _ in spans] for spans in spans_per_sequence]
     token_words, token_sequences = [], []
     word_tokens = tuple([[] for _ in spans] for spans in spans_per_sequence)
     covered = [dict() for _ in spans_per_sequence]  # word -> the token its first character lies in
+    next_word = [0] * len(spans_per_sequence)  # tokens come in text order: one pass over each sequence's words
     for position, (sequence, (start, end), special) in enumerate(
         zip(encoding.sequence_ids, encoding.offsets, encoding.special_tokens_mask)
     ):
@@ -107,15 +106,15 @@ def map_tokens_to_words(encoding, tokens, spans_per_sequence) -> WordTokens:
             token_sequences.append(-1 if sequence is None or special else sequence)
             continue
         spans = spans_per_sequence[sequence]
-        word = bisect.bisect_right(starts[sequence], start) - 1
-        if word < 0 or start >= spans[word][1]:  # starts in the space before a word
+        word = next_word[sequence]
+        while word < len(spans) and spans[word][1] <= start:  # the first word that ends after the token starts
             word += 1
-        if word >= len(spans):
-            token_words.append(-1)
-            token_sequences.append(sequence)
-            continue
-        token_words.append(word)
+        next_word[sequence] = word
         token_sequences.append(sequence)
+        if word == len(spans):
+            token_words.append(-1)
+            continue
+        token_words.append(word)  # the word it starts in, or the next one when it starts in a space
         word_tokens[sequence][word].append(position)
         # the later words whose first character this token covers
         following = word + 1
