@@ -270,14 +270,16 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
             parts = [p.map(split_into_sentences, batched=True, remove_columns=p.column_names) for p in parts]
         if len(parts) == 1:
             return parts[0]
-        if weights:
-            total = sum(weights)
+        if weights or data_args.streaming:  # streams cannot be counted ahead: without weights they alternate
+            probabilities = [w / sum(weights) for w in weights] if weights else None
             return datasets.interleave_datasets(
-                parts, probabilities=[w / total for w in weights], seed=seed, stopping_strategy="all_exhausted"
+                parts, probabilities=probabilities, seed=seed, stopping_strategy="all_exhausted"
             )
         return datasets.concatenate_datasets(parts)
 
     train = combine(train_sets, data_args.sampling_weights)
+    if data_args.streaming:  # the Trainer cannot shuffle a stream; a buffer of pairs does
+        train = train.shuffle(seed=seed, buffer_size=10_000)
     evaluation = combine(eval_sets, None) if eval_sets else None
     return train, evaluation, reports, languages
 
@@ -323,6 +325,11 @@ def main(argv=None):
         cross_lingual_weight = model_args.cross_lingual_weight
     if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
         raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
+    if data_args.streaming:
+        if training_args.max_steps <= 0:
+            raise SystemExit("error: --streaming needs --max_steps (a stream has no length to count epochs by)")
+        # A stream's batches differ in shape: each process reads its own share instead of being sent slices.
+        training_args.accelerator_config.dispatch_batches = False
     set_seed(training_args.seed)
 
     # The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).

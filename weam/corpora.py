@@ -367,8 +367,8 @@ def _load_hub_dataset(location, streaming, cache_dir):
     name_and_config, _, split = location.partition("@")
     name, _, config = name_and_config.partition(":")
     try:
-        return datasets.load_dataset(name, config or None, split=split or "train", streaming=streaming,
-                                     cache_dir=cache_dir)
+        dataset = datasets.load_dataset(name, config or None, split=split or "train", streaming=streaming,
+                                        cache_dir=cache_dir)
     except ConnectionError:
         cache = cache_dir or datasets.config.HF_DATASETS_CACHE
         if datasets.config.HF_HUB_OFFLINE:
@@ -385,6 +385,16 @@ def _load_hub_dataset(location, streaming, cache_dir):
             f"{location}: no such file, folder or Hub dataset. Give two line-aligned files `SRC,TGT`, a "
             f"{'/'.join(TABLE_EXTENSIONS)} file, a saved dataset folder or a Hub dataset `NAME[:CONFIG][@SPLIT]`."
         ) from None
+    if streaming and dataset.num_shards > 1:
+        # One shard, as every other stream here: each training process then reads all of it and keeps its
+        # share of every batch round. Split by shards, processes could get unequal numbers of batches and wait
+        # for each other forever at an epoch's end.
+        dataset = datasets.IterableDataset.from_generator(_iterate, gen_kwargs={"stream": dataset})
+    return dataset
+
+
+def _iterate(stream):
+    yield from stream
 
 
 def _read_dataset(spec, max_line_chars, skip_invalid, streaming, cache_dir):
