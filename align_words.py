@@ -47,9 +47,9 @@ def parse_args(argv=None):
     parser.add_argument("--parallel", help="instead of --src/--tgt: `source ||| target` lines (the gold sets' format)")
     parser.add_argument("--output", required=True, help="Pharaoh file to write")
     parser.add_argument("--aligner", choices=ALIGNERS, default="eflomal",
-                        help="eflomal: statistical (the default); neural: encoder similarity (--model); neural+eflomal: "
-                        "neural with eflomal's links as a prior (the most accurate); simalign: the reference "
-                        "implementation of neural, one pair at a time. Speed and quality: below")
+                        help="eflomal: statistical (the default); neural: encoder similarity (--model); "
+                        "neural+eflomal: neural with eflomal's links as a prior (the most accurate); simalign: the "
+                        "reference implementation of neural, one pair at a time. Speed and quality: below")
     parser.add_argument("--model", help="Hub id or folder of the encoder (neural, neural+eflomal, simalign); a WEAM "
                         "checkpoint (run_pretrain.py's output) loads with this repository's classes, no remote code")
     parser.add_argument("--layer", type=int, default=8, help="encoder layer whose states are matched (default 8)")

@@ -103,7 +103,7 @@ def test_eflomal_aligns_a_real_sample(tokenizer, tmp_path):
 
 
 def test_tables_and_translation_column(tokenizer, tmp_path):
-    tsv = write(tmp_path / "p.tsv", ["en\tde\talignment", "the house\tdas Haus\t0-0 1-1"])
+    tsv = write(tmp_path / "p.tsv", ["\ufeffen\tde\talignment", "the house\tdas Haus\t0-0 1-1"])  # a BOM first
     dataset, _ = load(tokenizer, f"en-de={tsv}", tmp_path)
     assert len(dataset[0]["alignment"]) == 2
     jsonl = write(tmp_path / "p.jsonl", [json.dumps({"translation": {"en": "a house", "de": "ein Haus"}})])

@@ -396,14 +396,15 @@ def test_cli_aligns_with_a_weam_checkpoint_without_remote_code(tmp_path):
     torch.manual_seed(0)
     model = WeamForPreTraining(WeamConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2,
                                           num_attention_heads=2, intermediate_size=32))
-    for folder, save in ((tmp_path / "weam", model.save_pretrained), (tmp_path / "bert", lambda f: save_as_bert(model, f))):
-        save(str(folder))
-        tokenizer.save_pretrained(str(folder))
+    model.save_pretrained(str(tmp_path / "weam"))
+    save_as_bert(model, str(tmp_path / "bert"))
+    for name in ("weam", "bert"):
+        tokenizer.save_pretrained(str(tmp_path / name))
     src = write_lines(tmp_path / "src.txt", ["the house is small", "the patient has a fever"])
     tgt = write_lines(tmp_path / "tgt.txt", ["la casa es pequeña", "el paciente tiene fiebre"])
     for name in ("weam", "bert"):
-        align_words.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / f"{name}.align"), "--aligner", "neural",
-                          "--model", str(tmp_path / name), "--layer", "1"])
+        align_words.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / f"{name}.align"),
+                          "--aligner", "neural", "--model", str(tmp_path / name), "--layer", "1"])
     assert wa.read_pharaoh(str(tmp_path / "weam.align")) == wa.read_pharaoh(str(tmp_path / "bert.align"))
     assert all(wa.read_pharaoh(str(tmp_path / "weam.align")))
 
@@ -431,7 +432,7 @@ def test_cli_neural_eflomal_with_extra_corpus(tmp_path, tiny_model_dir, capsys):
         ([b"Gr\xfc\xdfe"], ["Greetings"], [], r"src.txt, line 1: invalid UTF-8 at byte offset 2"),
         ([], [], [], r"src.txt: no sentence pairs in it \(it is empty\)"),
         (["a" * 1_000_000], ["x"], [], r"src.txt, line 1: 1000000 characters, more than --max_line_chars 2000"),
-        (["a b"], ["x " * 30], ["--max_line_chars", "50"], r"tgt.txt, line 1: 60 characters, more than --max_line_chars"),
+        (["a b"], ["x " * 30], ["--max_line_chars", "50"], r"tgt.txt, line 1: 60 characters, more than --max_line"),
         (["a"], ["x"], ["--batch_size", "0"], r"argument --batch_size: must be at least 1, got 0"),
         (["a"], ["x"], ["--batch_size", "-1"], r"argument --batch_size: must be at least 1, got -1"),
         (["a"], ["x"], ["--output", "no-such-folder/out.align"], r"--output no-such-folder/out.align is in "

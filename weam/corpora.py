@@ -1,13 +1,14 @@
 """Parallel corpora in, model-ready examples out.
 
-    read_corpus      a corpus (two line-aligned files, TSV/CSV/JSONL, a saved or Hub dataset) -> rows
-                     `source`, `target` [, `alignment`], each checked (empty side, over-long line, ...)
+    read_corpus      a corpus (two line-aligned files, TSV/CSV, JSON Lines, a saved or Hub dataset) -> rows
+                     `source`, `target` [, `alignment`], each checked (UTF-8, fields, empty side, long line, ...)
     prepare_corpus   rows -> `input_ids` of `[CLS] S [SEP] T [SEP]`, `token_type_ids`,
                      `special_tokens_mask`, `word_ids` and `alignment`: the word links (from an aligner,
                      or given in Pharaoh format) mapped to subword position pairs (i in S, j in T)
 
-Every step is a `datasets` map, so tokenization and word alignment run once and are cached by
-fingerprint. A bad row is an error naming the file, the line and what to do; with
+Every step makes a `datasets` dataset, so reading, tokenization and word alignment run once and are
+cached by fingerprint; with `streaming=True` every step is lazy instead (`IterableDataset`), and
+nothing is counted ahead. A bad row is an error naming the file, the line and what to do; with
 `skip_invalid=True` it is skipped and counted instead, and `CorpusReport` says how many pairs were
 read, used and skipped for what: nothing is dropped silently.
 """
@@ -17,7 +18,6 @@ import json
 import logging
 import os
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -127,8 +127,8 @@ def _judged(row, where, kind, detail, skip_invalid):
 
 
 def _decode(raw: bytes):
-    """A line of a file -> (its text without the line break, what is not UTF-8 in it or "")."""
-    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+    """A line of a file -> (its text without the line break and byte order mark, what is not UTF-8 in it or "")."""
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n").removeprefix("\ufeff")
     return text, _undecodable(text)
 
 
@@ -188,11 +188,13 @@ def _read_text_pairs(source_path, target_path, alignment_path, max_line_chars, s
             row = {"source": texts[0], "target": texts[1], "line": line_number}
             if alignment_path:
                 row["alignment"] = texts[2]
-            problems = [("not valid UTF-8", detail) if detail else ("", "") for detail in undecodable]
-            problems[:2] = [problem if problem[1] else _check_side(text, side, max_line_chars)
-                            for problem, text, side in zip(problems, texts, ("source", "target"))]
-            path, (kind, detail) = next(((p, problem) for p, problem in zip(paths, problems) if problem[0]),
-                                        (None, ("", "")))
+            for path, text, bad_bytes, side in zip(paths, texts, undecodable, ("source", "target", "alignment")):
+                if bad_bytes:
+                    kind, detail = "not valid UTF-8", bad_bytes
+                else:
+                    kind, detail = _check_side(text, side, max_line_chars) if side != "alignment" else ("", "")
+                if kind:
+                    break
             yield _judged(row, f"{path}:{line_number}", kind, detail, skip_invalid)
     finally:
         for f in files:
@@ -207,8 +209,8 @@ def _table_rows(path):
                 text, undecodable = _decode(raw)
                 yield line_number, text.split("\t") if text else [], undecodable
         return
-    csv.field_size_limit(sys.maxsize)  # an over-long line is --max_line_chars' business, not the parser's
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as file:
+    csv.field_size_limit(2**31 - 1)  # an over-long line is --max_line_chars' business, not the parser's
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as file:
         reader = csv.reader(file)
         line_number = 1
         for fields in reader:  # a quoted field may span lines: a row is numbered by its first line
