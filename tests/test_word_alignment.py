@@ -88,6 +88,15 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
         wa.read_lines(str(path))
 
 
+def test_pretokenized_text_is_split_on_ascii_spaces_only(tmp_path):
+    # test.ja-en line 351: an ideographic space between ASCII spaces is a word, and the gold links count it
+    parallel = write_lines(tmp_path / "test.ja-en", ["山 \u3000 く ||| mountain  of tengu"])
+    gold = write_lines(tmp_path / "jaen.talp", ["1-1 3-3"])
+    src_words, tgt_words = wa.read_parallel_file(parallel, pretokenized=True)
+    assert (src_words, tgt_words) == ([["山", "\u3000", "く"]], [["mountain", "of", "tengu"]])
+    assert wa.read_talp(gold, [3], [3]) == [({(0, 0), (2, 2)}, {(0, 0), (2, 2)})]
+
+
 def test_read_lines_splits_on_newline_only(tmp_path):
     path = tmp_path / "text.txt"
     path.write_bytes("a\u2028b\r\nc\x0bd\n\ne".encode())  # U+2028 and \x0b are inside sentences

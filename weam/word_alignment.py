@@ -39,6 +39,12 @@ def split_words(text: str) -> list[str]:
     return [word for word, _ in _BERT_PRE_TOKENIZER.pre_tokenize_str(_BERT_NORMALIZER.normalize_str(text))]
 
 
+def split_on_spaces(text: str) -> list[str]:
+    """The words of pre-tokenized text: split on ASCII spaces only, as the gold test sets are (in KFTT's
+    Japanese an ideographic space U+3000 is a word of its own, which `str.split` would drop)."""
+    return [word for word in text.split(" ") if word]
+
+
 # ----------------------------------------------------------------------------------------------
 # Files
 
@@ -101,7 +107,7 @@ def _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized, max_lin
     if not src_lines:
         raise AlignmentFileError(src_path, None, "no sentence pairs in it (it is empty)",
                                  "Give the sentences to align, one per line")
-    split = str.split if pretokenized else split_words
+    split = split_on_spaces if pretokenized else split_words
     sides = []
     for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
         for line_number, line in enumerate(lines, start=1):
