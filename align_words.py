@@ -8,6 +8,7 @@
 
 import argparse
 import logging
+import os
 
 from weam.word_alignment import (
     ALIGNERS, NEURAL_METHODS, SYMMETRIZATIONS, align_words, alignment_error_rate, read_parallel_file,
@@ -29,6 +30,13 @@ measured on test.de-en (508 pairs) with multilingual-e5-small, on 2 CPU cores sh
 """
 
 
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Align the words of parallel sentences; writes one Pharaoh line (0-based i-j links) per pair.",
@@ -38,8 +46,12 @@ def parse_args(argv=None):
     parser.add_argument("--tgt", help="target sentences, line-aligned with --src")
     parser.add_argument("--parallel", help="instead of --src/--tgt: `source ||| target` lines (the gold sets' format)")
     parser.add_argument("--output", required=True, help="Pharaoh file to write")
-    parser.add_argument("--aligner", choices=ALIGNERS, default="eflomal")
-    parser.add_argument("--model", help="Hub id or folder of the encoder (neural, neural+eflomal, simalign)")
+    parser.add_argument("--aligner", choices=ALIGNERS, default="eflomal",
+                        help="eflomal: statistical (the default); neural: encoder similarity (--model); "
+                        "neural+eflomal: neural with eflomal's links as a prior (the most accurate); simalign: the "
+                        "reference implementation of neural, one pair at a time. Speed and quality: below")
+    parser.add_argument("--model", help="Hub id or folder of the encoder (neural, neural+eflomal, simalign); a WEAM "
+                        "checkpoint (run_pretrain.py's output) loads with this repository's classes, no remote code")
     parser.add_argument("--layer", type=int, default=8, help="encoder layer whose states are matched (default 8)")
     parser.add_argument(
         "--method", default="argmax", help=f"neural: {', '.join(NEURAL_METHODS)}; simalign: argmax, itermax, match"
@@ -51,7 +63,9 @@ def parse_args(argv=None):
     parser.add_argument("--extra_src", help="more source sentences for eflomal (always split on punctuation)")
     parser.add_argument("--extra_tgt", help="their target sentences, line-aligned with --extra_src")
     parser.add_argument("--gold", help="gold TALP alignments (1-based i-j sure, ipj possible): print P/R/AER")
-    parser.add_argument("--batch_size", type=int, default=64, help="sentence pairs per forward pass (neural)")
+    parser.add_argument("--batch_size", type=positive_int, default=64, help="sentence pairs per forward pass (neural)")
+    parser.add_argument("--max_line_chars", type=positive_int, default=2000,
+                        help="a longer line is an error: a file with one sentence per line has none (default 2000)")
     parser.add_argument("--device", help="torch device (default: cuda if available)")
     args = parser.parse_args(argv)
     if (args.parallel is None and (args.src is None or args.tgt is None)) or (args.parallel and (args.src or args.tgt)):
@@ -60,13 +74,29 @@ def parse_args(argv=None):
         parser.error("give --extra_src and --extra_tgt together")
     if args.aligner != "eflomal" and args.model is None:
         parser.error(f"--aligner {args.aligner} needs --model (a Hub id or a local encoder folder)")
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if os.path.isdir(args.output) or not os.path.isdir(folder):  # known now, not after the alignment
+        problem = "is a folder" if os.path.isdir(args.output) else f"is in {folder}, which does not exist"
+        parser.error(f"--output {args.output} {problem}: give a file in an existing folder")
     return parser, args
 
 
 def read_input(args, pretokenized):
     if args.parallel:
-        return read_parallel_file(args.parallel, pretokenized)
-    return read_sentence_pairs(args.src, args.tgt, pretokenized)
+        return read_parallel_file(args.parallel, pretokenized, args.max_line_chars)
+    return read_sentence_pairs(args.src, args.tgt, pretokenized, args.max_line_chars)
+
+
+def register_weam_classes():
+    """Lets `AutoConfig`/`AutoModel` load a WEAM checkpoint with this repository's own classes (the
+    checkpoint's copy of them would need `trust_remote_code`)."""
+    from transformers import AutoConfig, AutoModel
+
+    from configuration_weam import WeamConfig
+    from modeling_weam import WeamModel
+
+    AutoConfig.register(WeamConfig.model_type, WeamConfig, exist_ok=True)
+    AutoModel.register(WeamConfig, WeamModel, exist_ok=True)
 
 
 def main(argv=None):
@@ -81,7 +111,8 @@ def main(argv=None):
                 "warning: splitting on punctuation changed the words of some pairs, but gold sets like "
                 "test.de-en index words separated by spaces: pass --pretokenized for them"
             )
-        extra_src, extra_tgt = read_sentence_pairs(args.extra_src, args.extra_tgt) if args.extra_src else (None, None)
+        extra_src, extra_tgt = (read_sentence_pairs(args.extra_src, args.extra_tgt, max_line_chars=args.max_line_chars)
+                                if args.extra_src else (None, None))
         neural = dict(model_name_or_path=args.model, layer=args.layer, batch_size=args.batch_size, device=args.device)
         options = {
             "eflomal": dict(symmetrization=args.symmetrization, extra_src=extra_src, extra_tgt=extra_tgt),
@@ -89,6 +120,8 @@ def main(argv=None):
             "neural+eflomal": dict(**neural, prior_weight=args.prior_weight, extra_src=extra_src, extra_tgt=extra_tgt),
             "simalign": dict(model_name_or_path=args.model, layer=args.layer, method=args.method),
         }[args.aligner]
+        if args.model:
+            register_weam_classes()
         alignments = align_words(src_words, tgt_words, args.aligner, **options)
     except (ValueError, OSError) as error:  # bad input: a message, not a traceback
         parser.error(str(error))

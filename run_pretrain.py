@@ -445,14 +445,16 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
     def combine(parts, weights):
         if len(parts) == 1:
             return parts[0]
-        if weights:
-            total = sum(weights)
+        if weights or data_args.streaming:  # streams cannot be counted ahead: without weights they alternate
+            probabilities = [w / sum(weights) for w in weights] if weights else None
             return datasets.interleave_datasets(
-                parts, probabilities=[w / total for w in weights], seed=seed, stopping_strategy="all_exhausted"
+                parts, probabilities=probabilities, seed=seed, stopping_strategy="all_exhausted"
             )
         return datasets.concatenate_datasets(parts)
 
     train = combine(train_sets, data_args.sampling_weights)
+    if data_args.streaming:  # the Trainer cannot shuffle a stream; a buffer of pairs does
+        train = train.shuffle(seed=seed, buffer_size=10_000)
     evaluation = combine(eval_sets, None) if eval_sets else None
     return train, evaluation, reports, languages
 
@@ -493,6 +495,11 @@ def main(argv=None):
     check_processes(training_args)
     if data_args.validation_pairs == 0:
         training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
+    if data_args.streaming:
+        if training_args.max_steps <= 0:
+            raise SystemExit("error: --streaming needs --max_steps (a stream has no length to count epochs by)")
+        # A stream's batches differ in shape: each process reads its own share instead of being sent slices.
+        training_args.accelerator_config.dispatch_batches = False
     set_seed(training_args.seed)
     settings = run_settings(objective, given, model_args, data_args, alignment_args, training_args)
     if training_args.process_index == 0:

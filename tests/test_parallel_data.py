@@ -3,6 +3,7 @@
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,10 @@ import pytest
 from transformers import AutoTokenizer
 
 from test_words import E5, xlm_r_tokenizer
-from weam.corpora import CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus, subword_alignment
+import run_pretrain
+from weam.corpora import (
+    CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus, read_corpus, subword_alignment,
+)
 from weam.word_alignment import split_words
 from weam.words import words_and_text
 
@@ -25,10 +29,17 @@ def tokenizer():
 
 
 def write(path, lines, mode="w"):
+    """Lines of text, or (mode "wb") bytes written as given; returns the path."""
     if mode == "wb":
         path.write_bytes(b"".join(lines))
     else:
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def write_lines(path, lines):
+    """Each line (text, or bytes as they are) and a newline."""
+    path.write_bytes(b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines))
     return str(path)
 
 
@@ -220,7 +231,7 @@ def test_eflomal_aligns_a_real_sample(tokenizer, tmp_path):
 
 
 def test_tables_and_translation_column(tokenizer, tmp_path):
-    tsv = write(tmp_path / "p.tsv", ["en\tde\talignment", "the house\tdas Haus\t0-0 1-1"])
+    tsv = write(tmp_path / "p.tsv", ["\ufeffen\tde\talignment", "the house\tdas Haus\t0-0 1-1"])  # a BOM first
     dataset, _ = load(tokenizer, f"en-de={tsv}", tmp_path)
     assert len(dataset[0]["alignment"]) == 2
     jsonl = write(tmp_path / "p.jsonl", [json.dumps({"translation": {"en": "a house", "de": "ein Haus"}})])
@@ -251,9 +262,25 @@ def test_hub_dataset_name_config_and_split(tokenizer, tmp_path, monkeypatch):
 
 
 BAD_INPUTS = {
-    # name: (files to write, the error it must give, skippable)
+    # name: (files to write, the error it must give, skippable); every skippable case has one good pair of two
     "empty side": ({"x.en": ["a b", "c d"], "x.de": ["a b", "  "]}, r"x.de:2: empty target side", True),
-    "over-long line": ({"x.en": ["a " * 30, "c"], "x.de": ["b", "d"]}, r"x.en:1 .* longer than 40", True),
+    "over-long line": ({"x.en": ["a " * 30, "c"], "x.de": ["b", "d"]},
+                       r"x.en:1: line longer than --max_line_chars \(60 characters, the limit is 40\)", True),
+    "invalid UTF-8": ({"x.en": ["fine", b"caf\xe9"], "x.de": ["gut", "Kaffee"]},
+                      r"x.en:2: not valid UTF-8 \(byte 0xE9 at character 4\). Convert the file to UTF-8", True),
+    "invalid UTF-8 in a table": ({"x.tsv": ["en\tde", b"caf\xe9\tKaffee", "a\tb"]}, r"x.tsv:2: not valid UTF-8", True),
+    "TSV row with an extra field": ({"x.tsv": ["en\tde", "a\tb\tc", "d\te"]},
+                                    r"x.tsv:2: wrong number of fields \(3; the header has 2\)", True),
+    "CSV row with an extra field": ({"x.csv": ["en,de", '"a, b",c', "d,e,f"]},
+                                    r"x.csv:3: wrong number of fields \(3; the header has 2\)", True),
+    "empty line in a table": ({"x.tsv": ["en\tde", "", "d\te"]}, r"x.tsv:2: empty line. Remove the line", True),
+    "broken JSON line": ({"x.jsonl": ['{"en": "a", "de": "b"}', '{"en": "c", "de": ']},
+                         r"x.jsonl:2: not valid JSON \(Expecting value at character 19\)", True),
+    "a number for a sentence": ({"x.jsonl": ['{"en": 5, "de": "b"}', '{"en": "c", "de": "d"}']},
+                                r"x.jsonl:1: not text \(the source side is the int 5\)", True),
+    "a JSON line without the languages": (
+        {"x.jsonl": ['{"translation": {"en": "a", "fr": "b"}}', '{"translation": {"en": "a", "de": "b"}}']},
+        r"x.jsonl:1: no text fields for en-de \(it has \['en', 'fr'\]\)", True),
     "unequal line counts": ({"x.en": ["a", "b", "c"], "x.de": ["a", "b"]}, r"x.de: ends at line 2", False),
     "alignment out of range": (
         {"x.en": ["a b", "c"], "x.de": ["a b", "c"], "x.align": ["0-0 1-5", "0-0"]},
@@ -266,23 +293,13 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_names_file_and_line(tokenizer, tmp_path, case):
     files, message, skippable = BAD_INPUTS[case]
-    paths = [write(tmp_path / name, lines) for name, lines in files.items()]
+    paths = [write_lines(tmp_path / name, lines) for name, lines in files.items()]
     spec = "en-de=" + ",".join(paths)
     with pytest.raises(ParallelDataError, match=message):
         load(tokenizer, spec, tmp_path, max_line_chars=40)
     if skippable:
         dataset, report = load(tokenizer, spec, tmp_path, max_line_chars=40, skip_invalid=True)
         assert report.read == 2 and report.used == len(dataset) == 1 and sum(report.skipped.values()) == 1
-
-
-def test_invalid_utf8_names_the_line(tokenizer, tmp_path):
-    src = write(tmp_path / "u.en", [b"fine\n", b"caf\xe9\n"], mode="wb")
-    tgt = write(tmp_path / "u.de", ["gut", "Kaffee"])
-    with pytest.raises(ParallelDataError, match=r"u.en:2: not valid UTF-8"):
-        load(tokenizer, f"en-de={src},{tgt}", tmp_path)
-    tsv = write(tmp_path / "u.tsv", [b"en\tde\n", b"a\tb\n", b"caf\xe9\tc\n"], mode="wb")
-    with pytest.raises(ParallelDataError, match=r"u.tsv:3: not valid UTF-8"):
-        load(tokenizer, f"en-de={tsv}", tmp_path)
 
 
 def test_missing_column_lists_what_is_there(tokenizer, tmp_path):
@@ -302,3 +319,169 @@ def test_run_pretrain_reports_bad_data_without_a_traceback(tmp_path):
     assert result.returncode != 0
     assert "error: " in result.stderr and "b.de: ends at line 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+RUN_PRETRAIN_BAD_DATA = {
+    # name: (files to write, the corpus LOCATION, the one-line error)
+    "empty files": ({"e.en": [], "e.de": []}, "e.en,e.de", r"e.en and .*e.de: empty, hence no sentence pairs to read"),
+    "empty table": ({"e.tsv": []}, "e.tsv", r"e.tsv: empty, hence no sentence pairs"),
+    "a header and no rows": ({"h.tsv": ["en\tde"]}, "h.tsv", r"h.tsv: no sentence pairs in it"),
+    "a folder as location": ({}, "folder", r"folder: a folder, but not one written by `Dataset.save_to_disk`"),
+    "a folder among the files": ({"x.de": ["b"]}, "folder,x.de", r"folder: a folder, not a file"),
+    "a table that does not exist": ({}, "missing.tsv", r"missing.tsv: no such file"),
+    "TSV row with an extra field": ({"x.tsv": ["en\tde", "a\tb", "c\td\te"]}, "x.tsv",
+                                    r"x.tsv:3: wrong number of fields \(3; the header has 2\)"),
+    "broken JSONL row": ({"x.jsonl": ['{"en": "a", "de": "b"}', '{"en": "c", "de": ']}, "x.jsonl",
+                         r"x.jsonl:2: not valid JSON"),
+    "an integer value": ({"x.jsonl": ['{"en": "a", "de": 7}']}, "x.jsonl",
+                         r"x.jsonl:1: not text \(the target side is the int 7\)"),
+    "offline Hub id": ({}, "nobody/no-such-corpus:de-en", r"nobody/no-such-corpus:de-en: offline \(HF_HUB_OFFLINE or "
+                       r"HF_DATASETS_OFFLINE is set\), and not in the datasets cache"),
+}
+
+
+@pytest.mark.parametrize("case", list(RUN_PRETRAIN_BAD_DATA))
+def test_run_pretrain_stops_on_bad_data_with_one_line(tmp_path, monkeypatch, case):
+    files, location, message = RUN_PRETRAIN_BAD_DATA[case]
+    for name, lines in files.items():
+        write_lines(tmp_path / name, lines)
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_pretrain.main(["--train_data", f"en-de={location}", "--output_dir", str(tmp_path / "out"),
+                           "--cache_dir", str(tmp_path / "cache")])
+    assert re.fullmatch(f"error: .*{message}.*", str(exit_info.value)), str(exit_info.value)
+    assert "\n" not in str(exit_info.value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming
+
+
+def stream_formats(tmp_path):
+    """The same two pairs (with alignments) in every file format and as a saved dataset."""
+    pairs = [("the house", "das Haus", "0-0 1-1"), ("a small cat", "eine kleine Katze", "0-0 1-1 2-2")]
+    write(tmp_path / "x.en", [s for s, _, _ in pairs])
+    write(tmp_path / "x.de", [t for _, t, _ in pairs])
+    write(tmp_path / "x.align", [a for _, _, a in pairs])
+    write(tmp_path / "x.tsv", ["en\tde\talignment"] + ["\t".join(pair) for pair in pairs])
+    write(tmp_path / "x.csv", ["source,target,alignment"] + [",".join(pair) for pair in pairs])
+    write(tmp_path / "x.jsonl", [json.dumps({"translation": {"en": s, "de": t}, "alignment": a}) for s, t, a in pairs])
+    (tmp_path / "x.json").write_text(json.dumps([{"en": s, "de": t, "alignment": a} for s, t, a in pairs]))
+    datasets.Dataset.from_dict({"en": [s for s, _, _ in pairs], "de": [t for _, t, _ in pairs],
+                                "alignment": [a for _, _, a in pairs]}).save_to_disk(str(tmp_path / "saved"))
+    files = [["x.en", "x.de", "x.align"], ["x.tsv"], ["x.csv"], ["x.jsonl"], ["x.json"], ["saved"]]
+    return ["en-de=" + ",".join(str(tmp_path / name) for name in names) for names in files]
+
+
+def test_a_stream_reads_every_format_as_the_whole_corpus(tmp_path):
+    for spec in stream_formats(tmp_path):
+        whole = read_corpus(CorpusSpec.parse(spec), cache_dir=str(tmp_path / "cache"))
+        stream = read_corpus(CorpusSpec.parse(spec), streaming=True)
+        assert stream.column_names == whole.column_names == ["source", "target", "alignment", "line", "problem"], spec
+        assert list(stream) == whole.to_list(), spec
+
+
+@pytest.mark.parametrize("aligner", ["none", "given"])
+def test_a_streamed_corpus_is_prepared_as_the_whole_corpus(tokenizer, tmp_path, aligner):
+    spec = stream_formats(tmp_path)[3]  # JSON Lines
+    if aligner == "none":  # the objectives without word links
+        write(tmp_path / "x.jsonl", [json.dumps({"en": "the house", "de": "das Haus"})] * 3)
+    whole, report = load(tokenizer, spec, tmp_path, aligner=aligner)
+    stream, no_report = load(tokenizer, spec, tmp_path, aligner=aligner, streaming=True)
+    assert no_report is None and report.used == len(whole)
+    assert list(stream) == whole.to_list()
+    assert (aligner == "given") == all(example["alignment"] for example in stream)
+    with pytest.raises(ParallelDataError, match="--skip_invalid cannot be combined with --streaming"):
+        load(tokenizer, spec, tmp_path, aligner=aligner, streaming=True, skip_invalid=True)
+
+
+def test_a_sharded_hub_stream_is_read_as_one_shard(monkeypatch):
+    """Split by shards, the training processes could get unequal numbers of batches and wait forever."""
+    pairs = [{"en": f"house {k}", "fi": f"talo {k}"} for k in range(6)]
+
+    def load_dataset(name, config, split, streaming, **kwargs):
+        assert streaming
+        return datasets.Dataset.from_dict({"translation": pairs}).to_iterable_dataset(num_shards=3)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    stream = read_corpus(CorpusSpec.parse("en-fi=Helsinki-NLP/opus-100:en-fi"), streaming=True)
+    assert stream.num_shards == 1
+    assert [(row["source"], row["target"]) for row in stream] == [(p["en"], p["fi"]) for p in pairs]
+
+
+SAMPLE = os.path.join(ROOT, "data", "sample")
+TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory):
+    """A random BERT with the demo tokenizer: an encoder for the neural aligner."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    demo_tokenizer = AutoTokenizer.from_pretrained(os.path.join(SAMPLE, "demo-tokenizer"))
+    torch.manual_seed(0)
+    folder = str(tmp_path_factory.mktemp("encoder"))
+    BertModel(BertConfig(vocab_size=len(demo_tokenizer), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(folder)
+    demo_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def stream_corpora(tmp_path, pairs=24):
+    """en-es: two files of the shipped sample with given Pharaoh links; en-zh: JSON Lines, for an aligner."""
+    def lines(name):
+        with open(os.path.join(SAMPLE, name), encoding="utf-8") as f:
+            return [next(f).rstrip("\n") for _ in range(pairs)]
+
+    en_es = [write(tmp_path / "s.en", lines("tico19.en-es.en")), write(tmp_path / "s.es", lines("tico19.en-es.es")),
+             write(tmp_path / "s.align", ["0-0 1-1 2-2"] * pairs)]
+    write(tmp_path / "z.jsonl", [json.dumps({"en": en, "zh": zh}, ensure_ascii=False)
+                                 for en, zh in zip(lines("tico19.en-zh.en"), lines("tico19.en-zh.zh"))])
+    return [f"en-es={','.join(en_es)}", f"en-zh={tmp_path / 'z.jsonl'}"]
+
+
+def logged_losses(output):
+    with open(os.path.join(output, "trainer_state.json")) as f:
+        return [entry for entry in json.load(f)["log_history"] if "loss" in entry]
+
+
+@pytest.mark.slow
+def test_streaming_trains_mlm_on_two_corpora(tmp_path):
+    en_es, en_zh = stream_corpora(tmp_path)
+    output = tmp_path / "out"
+    run_pretrain.main(["--train_data", en_es.rsplit(",", 1)[0], en_zh, "--streaming", "--objective", "mlm",
+                       "--config_overrides", TINY, "--per_device_train_batch_size", "8", "--max_steps", "4",
+                       "--validation_pairs", "4", "--logging_steps", "1", "--save_strategy", "no",
+                       "--output_dir", str(output)])
+    losses = logged_losses(output)
+    assert len(losses) == 4 and all(entry["mlm_loss"] > 0 for entry in losses)
+    assert os.path.exists(output / "model.safetensors") and os.path.exists(output / "eval_results.json")
+
+
+@pytest.mark.slow
+def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path, tiny_encoder):
+    """The README's CPU launch with --streaming, WEAM with given links (en-es) and the neural aligner (en-zh):
+    2 processes x 4 pairs log exactly what 1 process logs with 2 micro-batches of 4, across an epoch's end."""
+    common = ["--train_data", *stream_corpora(tmp_path), "--streaming", "--aligner", "neural",
+              "--aligner_model", tiny_encoder, "--aligner_layer", "1",
+              "--config_overrides", TINY + ",hidden_dropout_prob=0,attention_probs_dropout_prob=0",
+              "--per_device_train_batch_size", "4", "--validation_pairs", "4", "--logging_steps", "1",
+              "--max_steps", "7", "--eval_strategy", "epoch", "--save_strategy", "no"]  # 40 pairs: 5 steps an epoch
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    script = os.path.join(ROOT, "run_pretrain.py")
+    for output, launcher, extra in (
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547"],
+         ["--use_cpu"]),
+        ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
+    ):
+        result = subprocess.run([*launcher, script, *common, *extra, "--output_dir", str(tmp_path / output)],
+                                capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    ddp, single = logged_losses(tmp_path / "ddp"), logged_losses(tmp_path / "single")
+    assert len(ddp) == len(single) == 7
+    for two_processes, one_process in zip(ddp, single):
+        assert two_processes["cross_lingual_loss"] > 0
+        for key in ("loss", "mlm_loss", "cross_lingual_loss"):
+            assert two_processes[key] == pytest.approx(one_process[key], rel=1e-5), key

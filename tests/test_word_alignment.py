@@ -45,7 +45,7 @@ def test_split_words(text, words):
 
 def test_pretokenized_text_is_split_on_ascii_spaces_only(tmp_path):
     # the ja-en gold set has the ideographic space U+3000 as a word; Python's str.split would drop it
-    assert wa.split_pretokenized("天狗 の 山 \u3000 くらま  だ\t。 ") == ["天狗", "の", "山", "\u3000", "くらま", "だ", "。"]
+    assert wa.split_on_spaces("天狗 の 山 \u3000 くらま  だ\t。 ") == ["天狗", "の", "山", "\u3000", "くらま", "だ", "。"]
     parallel = write_lines(tmp_path / "test.ja-en", ["山 \u3000 くらま ||| mount kurama"])
     assert wa.read_parallel_file(parallel, pretokenized=True) == ([["山", "\u3000", "くらま"]], [["mount", "kurama"]])
 
@@ -95,6 +95,15 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
         wa.read_lines(str(path))
 
 
+def test_gold_links_count_an_ideographic_space_word(tmp_path):
+    # test.ja-en line 351: an ideographic space between ASCII spaces is a word, and the gold links count it
+    parallel = write_lines(tmp_path / "test.ja-en", ["山 \u3000 く ||| mountain  of tengu"])
+    gold = write_lines(tmp_path / "jaen.talp", ["1-1 3-3"])
+    src_words, tgt_words = wa.read_parallel_file(parallel, pretokenized=True)
+    assert (src_words, tgt_words) == ([["山", "\u3000", "く"]], [["mountain", "of", "tengu"]])
+    assert wa.read_talp(gold, [3], [3]) == [({(0, 0), (2, 2)}, {(0, 0), (2, 2)})]
+
+
 def test_read_lines_splits_on_newline_only(tmp_path):
     path = tmp_path / "text.txt"
     path.write_bytes("a\u2028b\r\nc\x0bd\n\ne".encode())  # U+2028 and \x0b are inside sentences
@@ -116,11 +125,20 @@ def test_read_talp(tmp_path):
         wa.read_talp(str(path), src_lengths=[2, 2, 2])
 
 
-@pytest.mark.parametrize("token", ["0-1", "1-0", "1x2", "1-2p", "1 - 2"])
+@pytest.mark.parametrize("token", ["1x2", "1-2p", "1 - 2", "-1-2"])
 def test_read_talp_rejects_malformed_links(tmp_path, token):
     path = tmp_path / "gold.talp"
     path.write_text(f"1-1\n1-1 {token}\n")
     with pytest.raises(wa.AlignmentFileError, match=f"{path}, line 2: malformed link"):
+        wa.read_talp(str(path))
+
+
+@pytest.mark.parametrize("token", ["0-1", "1-0", "0p2"])
+def test_read_talp_says_when_links_look_0_based(tmp_path, token):
+    path = tmp_path / "gold.talp"
+    path.write_text(f"1-1\n2-2 {token}\n")
+    with pytest.raises(wa.AlignmentFileError, match=f"{path}, line 2: link '{token}' has the word index 0, but TALP "
+                       "links are 1-based. The file looks 0-based"):
         wa.read_talp(str(path))
 
 
@@ -203,6 +221,11 @@ def test_eflomal_learns_a_synthetic_lexicon():
     gold = [(set(links), set(links)) for links in correct_links(src_words[:20])]
     scores = wa.alignment_error_rate(alignments, gold)
     assert scores["precision"] > 0.95 and scores["recall"] > 0.95
+
+
+def test_eflomal_refuses_an_empty_corpus():
+    with pytest.raises(ValueError, match="eflomal needs at least one sentence pair, got none"):
+        wa.align_eflomal([], [])  # eflomal itself: ZeroDivisionError
 
 
 def test_eflomal_directions_and_seed_warning():
@@ -403,6 +426,30 @@ def test_cli_neural_parallel_file(tmp_path, tiny_model_dir):
     assert wa.read_pharaoh(output) == wa.align_neural(SRC, TGT, tiny_model_dir, layer=2)
 
 
+def test_cli_aligns_with_a_weam_checkpoint_without_remote_code(tmp_path):
+    """run_pretrain.py's output as --model: loaded with this repository's classes, aligned as its plain-BERT export."""
+    from transformers import AutoTokenizer
+
+    from configuration_weam import WeamConfig
+    from modeling_weam import WeamForPreTraining, save_as_bert
+
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(ROOT, "data", "sample", "demo-tokenizer"))
+    torch.manual_seed(0)
+    model = WeamForPreTraining(WeamConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=2,
+                                          num_attention_heads=2, intermediate_size=32))
+    model.save_pretrained(str(tmp_path / "weam"))
+    save_as_bert(model, str(tmp_path / "bert"))
+    for name in ("weam", "bert"):
+        tokenizer.save_pretrained(str(tmp_path / name))
+    src = write_lines(tmp_path / "src.txt", ["the house is small", "the patient has a fever"])
+    tgt = write_lines(tmp_path / "tgt.txt", ["la casa es pequeña", "el paciente tiene fiebre"])
+    for name in ("weam", "bert"):
+        align_words.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / f"{name}.align"),
+                          "--aligner", "neural", "--model", str(tmp_path / name), "--layer", "1"])
+    assert wa.read_pharaoh(str(tmp_path / "weam.align")) == wa.read_pharaoh(str(tmp_path / "bert.align"))
+    assert all(wa.read_pharaoh(str(tmp_path / "weam.align")))
+
+
 @needs_mbert_tokenizer
 def test_cli_neural_eflomal_with_extra_corpus(tmp_path, tiny_model_dir, capsys):
     src = write_lines(tmp_path / "src.txt", [" ".join(words) for words in SRC])
@@ -424,12 +471,31 @@ def test_cli_neural_eflomal_with_extra_corpus(tmp_path, tiny_model_dir, capsys):
         (["a b", "c"], ["x", "y"], ["--aligner", "neural"], "--aligner neural needs --model"),
         (["a b", "c"], ["x", "y"], ["--gold", "missing.talp"], "No such file or directory: 'missing.talp'"),
         ([b"Gr\xfc\xdfe"], ["Greetings"], [], r"src.txt, line 1: invalid UTF-8 at byte offset 2"),
+        ([], [], [], r"src.txt: no sentence pairs in it \(it is empty\)"),
+        (["a" * 1_000_000], ["x"], [], r"src.txt, line 1: 1000000 characters, more than --max_line_chars 2000"),
+        (["a b"], ["x " * 30], ["--max_line_chars", "50"], r"tgt.txt, line 1: 60 characters, more than --max_line"),
+        (["a"], ["x"], ["--batch_size", "0"], r"argument --batch_size: must be at least 1, got 0"),
+        (["a"], ["x"], ["--batch_size", "-1"], r"argument --batch_size: must be at least 1, got -1"),
+        (["a"], ["x"], ["--output", "no-such-folder/out.align"], r"--output no-such-folder/out.align is in "
+                                                                  r".*no-such-folder, which does not exist"),
+        (["a"], ["x"], ["--gold", "gold.talp"], r"gold.talp, line 1: link '0-0' has the word index 0, but TALP links"),
     ],
+    ids=["unequal line counts", "a side without words", "no model", "no gold file", "Latin-1", "empty files",
+         "1 MB line", "line over --max_line_chars", "batch size 0", "batch size -1", "output in a missing folder",
+         "0-based gold"],
 )
-def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, src_lines, tgt_lines, extra_args, message):
+def test_cli_bad_input_exits_2_with_a_message(tmp_path, capsys, monkeypatch, src_lines, tgt_lines, extra_args,
+                                              message):
     src, tgt = str(tmp_path / "src.txt"), write_lines(tmp_path / "tgt.txt", tgt_lines)
-    with open(src, "wb") as file:  # bytes as given: the last case is Latin-1
+    with open(src, "wb") as file:  # bytes as given: one case is Latin-1
         file.writelines((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in src_lines)
+    (tmp_path / "gold.talp").write_text("0-0\n")  # 0-based: a Pharaoh line given as TALP
+    monkeypatch.chdir(tmp_path)
+
+    def align_words_not_called(*args, **kwargs):  # every problem is found before the (slow) alignment
+        raise AssertionError("aligned before finding the problem")
+
+    monkeypatch.setattr(align_words, "align_words", align_words_not_called)
     with pytest.raises(SystemExit) as exit_info:
         align_words.main(["--src", src, "--tgt", tgt, "--output", str(tmp_path / "out.align"), *extra_args])
     assert exit_info.value.code == 2

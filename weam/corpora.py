@@ -1,35 +1,56 @@
 """Parallel corpora in, model-ready examples out.
 
-    read_corpus      a corpus (two line-aligned files, TSV/CSV/JSONL, a saved or Hub dataset) -> rows
-                     `source`, `target` [, `alignment`], each checked (empty side, over-long line, ...)
+    read_corpus      a corpus (two line-aligned files, TSV/CSV, JSON Lines, a saved or Hub dataset) -> rows
+                     `source`, `target` [, `alignment`], each checked (UTF-8, fields, empty side, long line, ...)
     prepare_corpus   rows -> `input_ids` of `[CLS] S [SEP] T [SEP]` (the tokenizer's pair template),
                      `token_type_ids`, `special_tokens_mask`, `word_ids` and `alignment`: the word links
                      (from an aligner, or given in Pharaoh format) mapped to subword position pairs
                      (i in S, j in T); or, with `unit="sentences"`, S and T as two examples
 
+
 Each sentence is tokenized as it is written (`weam.words.encode_words`), not as a list of words: a
 SentencePiece tokenizer (XLM-R, multilingual-e5) would otherwise read Chinese as characters separated
 by spaces. Words, for the aligner and for whole-word masking, are mapped to subwords by character offsets.
 
-Every step is a `datasets` map, so tokenization and word alignment run once and are cached by
-fingerprint. A bad row is an error naming the file, the line and what to do; with
+Every step makes a `datasets` dataset, so reading, tokenization and word alignment run once and are
+cached by fingerprint; with `streaming=True` every step is lazy instead (`IterableDataset`), and
+nothing is counted ahead. A bad row is an error naming the file, the line and what to do; with
 `skip_invalid=True` it is skipped and counted instead, and `CorpusReport` says how many pairs were
 read, used and skipped for what: nothing is dropped silently.
 """
 
+import csv
+import json
 import logging
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import datasets
 
-from weam.word_alignment import align_words, parse_pharaoh, split_pretokenized, split_words
+from weam.word_alignment import align_words, parse_pharaoh, split_on_spaces, split_words
 from weam.words import WordTokens, encode_words
 
 logger = logging.getLogger(__name__)
 
-TABULAR_FORMATS = {".tsv": "csv", ".csv": "csv", ".jsonl": "json", ".json": "json"}
+TABLE_EXTENSIONS = (".tsv", ".csv", ".jsonl", ".json")
+# The kinds of bad pair (what CorpusReport counts) and what to do about each.
+FIXES = {
+    "not valid UTF-8": "Convert the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+    "empty source side": "Fill in or remove the pair",
+    "empty target side": "Fill in or remove the pair",
+    "not text": "Give both sides (and the alignment) as strings",
+    "line longer than --max_line_chars": "Is it one sentence per line? Split or remove it, or raise --max_line_chars",
+    "empty line": "Remove the line",
+    "wrong number of fields": "Give one value per header column (a tab inside a sentence of a .tsv must go; "
+                              "a comma inside a sentence of a .csv must be quoted)",
+    "not valid JSON": 'Write one JSON object per line, e.g. {"en": "a house", "de": "ein Haus"}',
+    "not a JSON object": 'Write one JSON object per line, e.g. {"en": "a house", "de": "ein Haus"}',
+    "no text fields": "Name them by language, `source` and `target`, or give a `translation` object",
+    "no alignment": "Give every row an `alignment` (Pharaoh `0-0 1-2`; an empty string for none)",
+}
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as "surrogateescape" decodes them
 
 
 class ParallelDataError(ValueError):
@@ -44,7 +65,7 @@ class CorpusSpec:
     a `.tsv/.csv/.jsonl/.json` file, a folder written by `Dataset.save_to_disk`, or a Hub dataset
     `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/europarl:de-en`; `@train[:100000]`: its first 100k pairs).
     Columns of tables and datasets: one per language (`en`, `de`), `source`/`target`, or a `translation`
-    dict; optionally `alignment`.
+    dict; optionally `alignment`. A `.json` file holds JSON Lines or one array of objects.
     """
 
     source_lang: str
@@ -94,15 +115,62 @@ class CorpusReport:
         return f"{self.name}: {self.read} pairs read, {self.used} used, {sum(self.skipped.values())} skipped ({skipped})"
 
 
-def _check_pair(source, target, max_line_chars):
-    """The reason a pair cannot be used, or "" if it can."""
-    if source is None or not source.strip():
-        return "empty source side"
-    if target is None or not target.strip():
-        return "empty target side"
-    if max(len(source), len(target)) > max_line_chars:
-        return f"line longer than {max_line_chars} characters"
-    return ""
+def _judge(where, kind, detail, skip_invalid):
+    """The kind of problem to record with a pair ("" for none); an error instead unless skipping."""
+    if kind and not skip_invalid:
+        raise ParallelDataError(
+            f"{where}: {kind}{detail}. {FIXES[kind]}, or pass --skip_invalid to skip and count such pairs."
+        )
+    return kind
+
+
+def _judged(row, where, kind, detail, skip_invalid):
+    """`row` with its `problem` (see `_judge`); a skipped pair's values go, as they may not even be storable
+    (bytes that are not UTF-8, numbers)."""
+    row["problem"] = _judge(where, kind, detail, skip_invalid)
+    if kind:
+        row.update((key, None) for key in ("source", "target", "alignment") if key in row)
+    return row
+
+
+def _decode(raw: bytes):
+    """A line of a file -> (its text without the line break and byte order mark, what is not UTF-8 in it or "")."""
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n").removeprefix("\ufeff")
+    return text, _undecodable(text)
+
+
+def _undecodable(text):
+    match = _UNDECODABLE.search(text)
+    return f" (byte 0x{ord(match[0]) - 0xDC00:02X} at character {match.start() + 1})" if match else ""
+
+
+def _check_side(text, side, max_line_chars):
+    """(kind, detail) of what makes one side of a pair unusable, or ("", "")."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return f"empty {side} side", ""
+    if not isinstance(text, str):
+        return "not text", f" (the {side} side is the {type(text).__name__} {text!r:.40})"
+    if len(text) > max_line_chars:
+        return "line longer than --max_line_chars", f" ({len(text)} characters, the limit is {max_line_chars})"
+    return "", ""
+
+
+def _check_pair(source, target, max_line_chars, alignment=""):
+    """(kind, detail) of the first problem of a pair, or ("", "")."""
+    if alignment is not None and not isinstance(alignment, str):
+        return "not text", f" (the alignment is the {type(alignment).__name__} {alignment!r:.40})"
+    source_problem = _check_side(source, "source", max_line_chars)
+    return source_problem if source_problem[0] else _check_side(target, "target", max_line_chars)
+
+
+def _row_features(with_alignment):
+    """The columns of `read_corpus`'s rows (declared, so that a stream knows them too)."""
+    columns = ["source", "target"] + ["alignment"] * with_alignment
+    return datasets.Features({
+        **{name: datasets.Value("string") for name in columns},
+        "line": datasets.Value("int64"),
+        "problem": datasets.Value("string"),
+    })
 
 
 def _read_text_pairs(source_path, target_path, alignment_path, max_line_chars, skip_invalid, file_stamps):
@@ -123,48 +191,164 @@ def _read_text_pairs(source_path, target_path, alignment_path, max_line_chars, s
                     f"{short}: ends at line {line_number - 1}, but {paths[ended.index(False)]} goes on. "
                     "The files of a parallel corpus must have one line per sentence pair, in the same order."
                 )
-            texts = []
-            for path, raw in zip(paths, raw_lines):
-                try:
-                    texts.append(raw.decode("utf-8").rstrip("\r\n"))
-                except UnicodeDecodeError as error:
-                    raise ParallelDataError(
-                        f"{path}:{line_number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
-                        "Convert the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
-                    ) from None
+            texts, undecodable = zip(*(_decode(raw) for raw in raw_lines))
             row = {"source": texts[0], "target": texts[1], "line": line_number}
             if alignment_path:
                 row["alignment"] = texts[2]
-            row["problem"] = _check_pair(row["source"], row["target"], max_line_chars)
-            if row["problem"] and not skip_invalid:
-                raise ParallelDataError(
-                    f"{source_path}:{line_number} / {target_path}:{line_number}: {row['problem']}. "
-                    "Fix or remove the pair (in both files), or pass --skip_invalid to skip and count such pairs."
-                )
-            yield row
+            for path, text, bad_bytes, side in zip(paths, texts, undecodable, ("source", "target", "alignment")):
+                if bad_bytes:
+                    kind, detail = "not valid UTF-8", bad_bytes
+                else:
+                    kind, detail = _check_side(text, side, max_line_chars) if side != "alignment" else ("", "")
+                if kind:
+                    break
+            yield _judged(row, f"{path}:{line_number}", kind, detail, skip_invalid)
     finally:
         for f in files:
             f.close()
 
 
-def _check_utf8(path):
-    with open(path, "rb") as f:
-        for line_number, raw in enumerate(f, 1):
+def _table_rows(path):
+    """(line number, fields, what is not UTF-8 or "") of each row of a .tsv or .csv file, the header first."""
+    if path.lower().endswith(".tsv"):  # no quoting: a line is a row
+        with open(path, "rb") as file:
+            for line_number, raw in enumerate(file, start=1):
+                text, undecodable = _decode(raw)
+                yield line_number, text.split("\t") if text else [], undecodable
+        return
+    csv.field_size_limit(2**31 - 1)  # an over-long line is --max_line_chars' business, not the parser's
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as file:
+        reader = csv.reader(file)
+        line_number = 1
+        for fields in reader:  # a quoted field may span lines: a row is numbered by its first line
+            yield line_number, fields, next(filter(None, map(_undecodable, fields)), "")
+            line_number = reader.line_num + 1
+
+
+def _table_columns(path, spec):
+    """The header of a .tsv/.csv file and its (source, target, alignment or None) columns."""
+    _, header, undecodable = next(_table_rows(path), (0, [], ""))
+    if undecodable:
+        raise ParallelDataError(f"{path}:1: the header is not valid UTF-8{undecodable}. {FIXES['not valid UTF-8']}.")
+    names = _text_columns(header, spec)
+    if names is None:
+        raise _missing_columns(path, spec, header)
+    return header, (*names, "alignment" if "alignment" in header else None)
+
+
+def _read_table(path, header, columns, max_line_chars, skip_invalid, file_stamps):
+    """Yields the rows of a .tsv/.csv file; `file_stamps` only keys the cache."""
+    source_column, target_column, alignment_column = columns
+    rows = _table_rows(path)
+    next(rows)  # the header
+    for line_number, fields, undecodable in rows:
+        row = {"source": None, "target": None, "line": line_number}
+        if alignment_column:
+            row["alignment"] = None
+        if undecodable:
+            kind, detail = "not valid UTF-8", undecodable
+        elif not fields:
+            kind, detail = "empty line", ""
+        elif len(fields) != len(header):
+            kind, detail = "wrong number of fields", f" ({len(fields)}; the header has {len(header)})"
+        else:
+            values = dict(zip(header, fields))
+            row.update(source=values[source_column], target=values[target_column])
+            if alignment_column:
+                row["alignment"] = values[alignment_column]
+            kind, detail = _check_pair(row["source"], row["target"], max_line_chars)
+        yield _judged(row, f"{path}:{line_number}", kind, detail, skip_invalid)
+
+
+def _json_records(path):
+    """(where, number, record, kind, detail) of each object of a JSON Lines file or of a JSON array;
+    `kind` and `detail` say why an entry is no record ("" when it is one)."""
+    with open(path, "rb") as file:
+        if file.read(4096).lstrip()[:1] == b"[":  # one JSON array of objects
+            file.seek(0)
             try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as error:
+                records = json.load(file)
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ParallelDataError(
-                    f"{path}:{line_number}: not valid UTF-8 ({error.reason} at byte {error.start}). "
-                    "Convert the file to UTF-8."
+                    f"{path}: not a valid JSON array ({error}). Give one array of objects, or JSON Lines "
+                    "(one object per line; a broken line can then be skipped with --skip_invalid)."
                 ) from None
+            for number, record in enumerate(records, start=1):
+                yield f"{path}, object {number}", number, record, "", ""
+            return
+        file.seek(0)
+        for line_number, raw in enumerate(file, start=1):
+            where = f"{path}:{line_number}"
+            text, undecodable = _decode(raw)
+            if undecodable:
+                yield where, line_number, None, "not valid UTF-8", undecodable
+            elif not text.strip():
+                yield where, line_number, None, "empty line", ""
+            else:
+                try:
+                    yield where, line_number, json.loads(text), "", ""
+                except json.JSONDecodeError as error:
+                    yield where, line_number, None, "not valid JSON", f" ({error.msg} at character {error.colno})"
+
+
+def _json_has_alignment(path):
+    """Whether the first object of a JSON (Lines) file has an `alignment`: then every object needs one."""
+    for _, _, record, _, _ in _json_records(path):
+        if isinstance(record, dict):
+            return "alignment" in record
+    raise ParallelDataError(f"{path}: no JSON object in it, hence no sentence pairs. {FIXES['not valid JSON']}.")
+
+
+def _read_json(path, source_lang, target_lang, with_alignment, max_line_chars, skip_invalid, file_stamps):
+    """Yields the rows of a JSON Lines file or JSON array; `file_stamps` only keys the cache."""
+    spec = CorpusSpec(source_lang, target_lang, path)
+    for where, number, record, kind, detail in _json_records(path):
+        row = {"source": None, "target": None, "line": number}
+        if with_alignment:
+            row["alignment"] = None
+        if not kind and not isinstance(record, dict):
+            kind, detail = "not a JSON object", f" (a JSON {type(record).__name__})"
+        elif not kind:
+            texts = record["translation"] if isinstance(record.get("translation"), dict) else record
+            names = _text_columns(list(texts), spec)
+            if names is None:
+                kind, detail = "no text fields", f" for {spec.name} (it has {sorted(texts)})"
+            elif with_alignment and "alignment" not in record:
+                kind, detail = "no alignment", ""
+            else:
+                row.update(source=texts[names[0]], target=texts[names[1]])
+                if with_alignment:
+                    row["alignment"] = record["alignment"]
+                kind, detail = _check_pair(row["source"], row["target"], max_line_chars, row.get("alignment", ""))
+        yield _judged(row, where, kind, detail, skip_invalid)
+
+
+def _text_columns(columns, spec):
+    """The (source, target) names among `columns` for `spec`'s languages, or None."""
+    for source_column, target_column in [(spec.source_lang, spec.target_lang), ("source", "target")]:
+        if source_column in columns and target_column in columns:
+            return source_column, target_column
+    return None
+
+
+def _missing_columns(where, spec, columns):
+    return ParallelDataError(
+        f"{where}: no text columns for {spec.name}; it has {list(columns)}. Name them `{spec.source_lang}` and "
+        f"`{spec.target_lang}`, `source` and `target`, or give a `translation` column of dicts."
+    )
 
 
 def _select_columns(dataset, spec, where):
-    """Rename a table's or dataset's text columns to `source`/`target`."""
-    columns = dataset.column_names
+    """A dataset's text columns renamed `source`/`target` (its `alignment` kept), and whether it has one."""
+    columns, features = dataset.column_names, dataset.features or {}
+    if columns is None:  # a stream that does not declare its columns: its first row shows them
+        first = next(iter(dataset.take(1)), None)
+        if first is None:
+            raise ParallelDataError(f"{where}: no rows, hence no sentence pairs")
+        columns, features = list(first), first
     if "translation" in columns:
         src, tgt = spec.source_lang, spec.target_lang
-        feature = (dataset.features or {}).get("translation")  # a stream may not know its features
+        feature = features.get("translation")
         languages = getattr(feature, "languages", None) or (list(feature) if isinstance(feature, dict) else None)
         if languages is not None and not {src, tgt} <= set(languages):
             raise ParallelDataError(
@@ -175,86 +359,143 @@ def _select_columns(dataset, spec, where):
             lambda row: {"source": row["translation"].get(src), "target": row["translation"].get(tgt)},
             remove_columns=["translation"],
         )
-        columns = dataset.column_names
-    for source_column, target_column in [(spec.source_lang, spec.target_lang), ("source", "target")]:
-        if source_column in columns and target_column in columns:
-            break
-    else:
-        raise ParallelDataError(
-            f"{where}: no text columns for {spec.name}; it has {columns}. Name them `{spec.source_lang}` and "
-            f"`{spec.target_lang}`, `source` and `target`, or give a `translation` column of dicts."
-        )
-    keep = {source_column: "source", target_column: "target"}
+        columns = [c for c in columns if c != "translation"] + ["source", "target"]
+    names = _text_columns(columns, spec)
+    if names is None:
+        raise _missing_columns(where, spec, columns)
+    keep = dict(zip(names, ("source", "target")))
     if "alignment" in columns:
         keep["alignment"] = "alignment"
     dataset = dataset.remove_columns([c for c in columns if c not in keep])
-    for old, new in keep.items():
-        if old != new:
-            dataset = dataset.rename_column(old, new)
+    renames = {old: new for old, new in keep.items() if old != new}
+    return (dataset.rename_columns(renames) if renames else dataset), "alignment" in keep
+
+
+def _load_hub_dataset(location, streaming, cache_dir):
+    """A Hub dataset `NAME[:CONFIG][@SPLIT]`, e.g. Helsinki-NLP/opus-100:en-fi@train[:100000]."""
+    name_and_config, _, split = location.partition("@")
+    name, _, config = name_and_config.partition(":")
+    try:
+        dataset = datasets.load_dataset(name, config or None, split=split or "train", streaming=streaming,
+                                        cache_dir=cache_dir)
+    except ConnectionError:
+        cache = cache_dir or datasets.config.HF_DATASETS_CACHE
+        if datasets.config.HF_HUB_OFFLINE:
+            raise ParallelDataError(
+                f"{location}: offline (HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set), and not in the datasets cache "
+                f"({cache}). Load it once with network access (with the same --cache_dir), or give local files."
+            ) from None
+        raise ParallelDataError(
+            f"{location}: the Hub cannot be reached, and the dataset is not in the datasets cache ({cache}). "
+            "Connect, or give local files; with HF_HUB_OFFLINE=1 a cached dataset is used without trying the network."
+        ) from None
+    except datasets.exceptions.DatasetNotFoundError:
+        raise ParallelDataError(
+            f"{location}: no such file, folder or Hub dataset. Give two line-aligned files `SRC,TGT`, a "
+            f"{'/'.join(TABLE_EXTENSIONS)} file, a saved dataset folder or a Hub dataset `NAME[:CONFIG][@SPLIT]`."
+        ) from None
+    if streaming and dataset.num_shards > 1:
+        # One shard, as every other stream here: each training process then reads all of it and keeps its
+        # share of every batch round. Split by shards, processes could get unequal numbers of batches and wait
+        # for each other forever at an epoch's end.
+        dataset = datasets.IterableDataset.from_generator(_iterate, gen_kwargs={"stream": dataset})
     return dataset
 
 
-def read_corpus(spec: CorpusSpec, max_line_chars=2000, skip_invalid=False, streaming=False, cache_dir=None):
-    """Reads one corpus into rows `source`, `target` [, `alignment`], `line`, `problem`."""
-    paths = spec.location.split(",")
-    if len(paths) in (2, 3):
-        for path in paths:
-            if not os.path.isfile(path):
-                raise ParallelDataError(f"{path}: no such file (from {spec.name}={spec.location})")
-        gen_kwargs = {
-            "source_path": paths[0],
-            "target_path": paths[1],
-            "alignment_path": paths[2] if len(paths) == 3 else None,
-            "max_line_chars": max_line_chars,
-            "skip_invalid": skip_invalid,
-            # Keys the cache to the files' contents. A string: datasets would shard a list across generator calls.
-            "file_stamps": repr([(os.path.abspath(p), os.path.getsize(p), os.path.getmtime(p)) for p in paths]),
-        }
-        if streaming:
-            return datasets.IterableDataset.from_generator(_read_text_pairs, gen_kwargs=gen_kwargs)
-        try:
-            return datasets.Dataset.from_generator(_read_text_pairs, gen_kwargs=gen_kwargs, cache_dir=cache_dir)
-        except datasets.exceptions.DatasetGenerationError as error:
-            if isinstance(error.__cause__, ParallelDataError):
-                raise error.__cause__ from None
-            raise
+def _iterate(stream):
+    yield from stream
 
-    location, line_offset = spec.location, 1
-    extension = os.path.splitext(location)[1].lower()
-    if os.path.isfile(location) and extension in TABULAR_FORMATS:
-        _check_utf8(location)
-        builder = TABULAR_FORMATS[extension]
-        options = {"delimiter": "\t", "quoting": 3} if extension == ".tsv" else {}
-        line_offset = 2 if builder == "csv" else 1  # a header line comes first
-        dataset = datasets.load_dataset(
-            builder, data_files=location, split="train", streaming=streaming, cache_dir=cache_dir, **options
-        )
-    elif os.path.isdir(location):
-        dataset = datasets.load_from_disk(location)
+
+def _read_dataset(spec, max_line_chars, skip_invalid, streaming, cache_dir):
+    """The rows of a folder written by `Dataset.save_to_disk` or of a Hub dataset."""
+    location = spec.location
+    if os.path.isdir(location):
+        try:
+            dataset = datasets.load_from_disk(location)
+        except FileNotFoundError:
+            raise ParallelDataError(
+                f"{location}: a folder, but not one written by `Dataset.save_to_disk`. Give two line-aligned files "
+                f"`SRC,TGT`, a {'/'.join(TABLE_EXTENSIONS)} file, or a saved dataset folder."
+            ) from None
         if isinstance(dataset, datasets.DatasetDict):
+            if "train" not in dataset:
+                raise ParallelDataError(f"{location}: no `train` split (it has {sorted(dataset)})")
             dataset = dataset["train"]
+        if streaming:
+            dataset = dataset.to_iterable_dataset()
     elif os.path.exists(location):
         raise ParallelDataError(
             f"{location}: unknown format; give two line-aligned files `SRC,TGT`, or a file ending in "
-            f"{', '.join(TABULAR_FORMATS)}"
+            f"{', '.join(TABLE_EXTENSIONS)}"
         )
-    else:  # a Hub dataset: NAME[:CONFIG][@SPLIT], e.g. Helsinki-NLP/opus-100:en-fi@train[:100000]
-        location, _, split = location.partition("@")
-        name, _, config = location.partition(":")
-        dataset = datasets.load_dataset(name, config or None, split=split or "train", streaming=streaming,
-                                        cache_dir=cache_dir)
-    dataset = _select_columns(dataset, spec, location)
+    elif location.startswith((".", os.sep, "~")):
+        raise ParallelDataError(f"{location}: no such file or folder (from {spec.name}={location})")
+    else:
+        dataset = _load_hub_dataset(location, streaming, cache_dir)
+    dataset, with_alignment = _select_columns(dataset, spec, location)
 
     def check(row, index):
-        problem = _check_pair(row["source"], row["target"], max_line_chars)
-        if problem and not skip_invalid:
-            raise ParallelDataError(
-                f"{location}, line {index + line_offset}: {problem}. Fix or remove the pair, or pass "
-                "--skip_invalid to skip and count such pairs."
-            )
-        return {"line": index + line_offset, "problem": problem}
+        kind, detail = _check_pair(row["source"], row["target"], max_line_chars, row.get("alignment", ""))
+        return {"line": index + 1, "problem": _judge(f"{location}, row {index + 1}", kind, detail, skip_invalid)}
 
+    if isinstance(dataset, datasets.IterableDataset):  # declared, so that the stream knows its columns
+        return dataset.map(check, with_indices=True, features=_row_features(with_alignment))
     return dataset.map(check, with_indices=True)
+
+
+def _check_file(path, spec):
+    where = f"(from {spec.name}={spec.location})"
+    if os.path.isdir(path):
+        raise ParallelDataError(f"{path}: a folder, not a file {where}. Give the file(s) in it.")
+    if not os.path.isfile(path):
+        raise ParallelDataError(f"{path}: no such file {where}")
+
+
+def read_corpus(spec: CorpusSpec, max_line_chars=2000, skip_invalid=False, streaming=False, cache_dir=None):
+    """Reads one corpus into rows `source`, `target` [, `alignment`], `line` (in its file) and `problem`
+    (the kind of problem that makes the pair skipped, "" for none; without `skip_invalid` a problem is an
+    error naming the file and the line)."""
+    paths = spec.location.split(",")
+    if len(paths) > 3:
+        raise ParallelDataError(f"{spec.location}: at most three files (source, target, alignment), got {len(paths)}")
+    extension = os.path.splitext(spec.location)[1].lower()
+    if len(paths) not in (2, 3) and not (extension in TABLE_EXTENSIONS and not os.path.isdir(spec.location)):
+        return _read_dataset(spec, max_line_chars, skip_invalid, streaming, cache_dir)
+    for path in paths:
+        _check_file(path, spec)
+    if all(os.path.getsize(path) == 0 for path in paths[:2]):
+        raise ParallelDataError(f"{' and '.join(paths)}: empty, hence no sentence pairs to read")
+    options = {
+        "max_line_chars": max_line_chars,
+        "skip_invalid": skip_invalid,
+        # Keys the cache to the files' contents. A string: datasets would shard a list across generator calls.
+        "file_stamps": repr([(os.path.abspath(p), os.path.getsize(p), os.path.getmtime(p)) for p in paths]),
+    }
+    if len(paths) > 1:
+        reader, with_alignment = _read_text_pairs, len(paths) == 3
+        options.update(source_path=paths[0], target_path=paths[1], alignment_path=paths[2] if with_alignment else None)
+    elif extension in (".tsv", ".csv"):
+        header, columns = _table_columns(spec.location, spec)
+        reader, with_alignment = _read_table, columns[2] is not None
+        options.update(path=spec.location, header=tuple(header), columns=columns)  # tuples: not shards
+    else:
+        reader, with_alignment = _read_json, _json_has_alignment(spec.location)
+        options.update(path=spec.location, source_lang=spec.source_lang, target_lang=spec.target_lang,
+                       with_alignment=with_alignment)
+    first_rows = reader(**options)
+    empty = next(first_rows, None) is None
+    first_rows.close()
+    if empty:
+        raise ParallelDataError(f"{spec.location}: no sentence pairs in it")
+    features = _row_features(with_alignment)
+    if streaming:
+        return datasets.IterableDataset.from_generator(reader, features=features, gen_kwargs=options)
+    try:
+        return datasets.Dataset.from_generator(reader, features=features, gen_kwargs=options, cache_dir=cache_dir)
+    except datasets.exceptions.DatasetGenerationError as error:
+        if isinstance(error.__cause__, ParallelDataError):
+            raise error.__cause__ from None
+        raise
 
 
 def subword_alignment(word_links, source_tokens, target_tokens, first_subword_only=False):
@@ -323,7 +564,7 @@ def _word_links(batch, source_words, target_words, aligner, aligner_options, pre
 
 def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, pretokenized, aligner, aligner_options,
                    skip_invalid, corpus_name):
-    split = split_pretokenized if pretokenized else split_words
+    split = split_on_spaces if pretokenized else split_words
     source_words = [split(text) for text in batch["source"]]
     target_words = [split(text) for text in batch["target"]]
     problems = ["" for _ in source_words]
@@ -437,19 +678,25 @@ def hold_out_pairs(dataset, count, seed, unit="pairs"):
 
 def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_line_chars=2000, streaming=False,
                          cache_dir=None, **prepare_options):
-    """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport)."""
-    report = CorpusReport(spec.name)
+    """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport).
+
+    A stream comes without a report: it cannot be counted ahead, so it refuses `skip_invalid` (its skips
+    could not be reported) and stops at the first bad pair instead."""
+    if streaming and skip_invalid:
+        raise ParallelDataError("--skip_invalid cannot be combined with --streaming (skips could not be counted)")
     rows = read_corpus(spec, max_line_chars=max_line_chars, skip_invalid=skip_invalid, streaming=streaming,
                        cache_dir=cache_dir)
     if streaming:
-        # A stream cannot be counted ahead; skipping is refused so that nothing is dropped unseen.
-        if skip_invalid:
-            raise ParallelDataError("--skip_invalid cannot be combined with --streaming (skips could not be counted)")
-        return prepare_corpus(rows, tokenizer, spec, skip_invalid=False, **prepare_options), None
+        return prepare_corpus(rows, tokenizer, spec, **prepare_options).remove_columns(["line", "problem"]), None
+    report = CorpusReport(spec.name)
     report.read = len(rows)
+    if not report.read:
+        raise ParallelDataError(f"{spec.location}: no sentence pairs in it")
     rows = report.count_and_drop(rows)
     prepared = prepare_corpus(rows, tokenizer, spec, skip_invalid=skip_invalid, **prepare_options)
     prepared = report.count_and_drop(prepared)
     report.used = len(prepared) // (2 if prepare_options.get("unit") == "sentences" else 1)
     assert report.read == report.used + sum(report.skipped.values())
+    if not report.used:
+        raise ParallelDataError(f"{spec.location}: no usable sentence pairs ({report})")
     return prepared.remove_columns(["line", "problem"]), report

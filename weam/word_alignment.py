@@ -44,9 +44,9 @@ def split_words(text: str) -> list[str]:
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 
 
-def split_pretokenized(text: str) -> list[str]:
-    """The words of text pre-tokenized on spaces: split on ASCII spaces only, since a word may be another
-    Unicode space (the ideographic space U+3000 is a word of the ja-en gold set)."""
+def split_on_spaces(text: str) -> list[str]:
+    """The words of pre-tokenized text: split on ASCII spaces only, as the gold test sets are (in KFTT's
+    Japanese an ideographic space U+3000 is a word of its own, which `str.split` would drop)."""
     return [word for word in _ASCII_SPACE.split(text) if word]
 
 
@@ -81,18 +81,19 @@ def read_lines(path) -> list[str]:
     return decoded
 
 
-def read_sentence_pairs(src_path, tgt_path, pretokenized=False):
-    """Word lists of two line-aligned files; every pair must have words on both sides."""
+def read_sentence_pairs(src_path, tgt_path, pretokenized=False, max_line_chars=2000):
+    """Word lists of two line-aligned files; every pair must have words on both sides, and no line may be
+    longer than `max_line_chars` characters."""
     src_lines, tgt_lines = read_lines(src_path), read_lines(tgt_path)
     if len(src_lines) != len(tgt_lines):
         raise AlignmentFileError(
             tgt_path, None, f"has {len(tgt_lines)} lines but {src_path} has {len(src_lines)}",
             "Line i of both files must be one sentence pair: remove or add lines so the counts match",
         )
-    return _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized)
+    return _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized, max_line_chars)
 
 
-def read_parallel_file(path, pretokenized=False):
+def read_parallel_file(path, pretokenized=False, max_line_chars=2000):
     """Word lists of a `source ||| target` file (the format of the gold alignment test sets)."""
     src_lines, tgt_lines = [], []
     for line_number, line in enumerate(read_lines(path), start=1):
@@ -104,13 +105,22 @@ def read_parallel_file(path, pretokenized=False):
             )
         src_lines.append(sides[0])
         tgt_lines.append(sides[1])
-    return _split_pairs(path, src_lines, path, tgt_lines, pretokenized)
+    return _split_pairs(path, src_lines, path, tgt_lines, pretokenized, max_line_chars)
 
 
-def _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized):
-    split = split_pretokenized if pretokenized else split_words
+def _split_pairs(src_path, src_lines, tgt_path, tgt_lines, pretokenized, max_line_chars):
+    if not src_lines:
+        raise AlignmentFileError(src_path, None, "no sentence pairs in it (it is empty)",
+                                 "Give the sentences to align, one per line")
+    split = split_on_spaces if pretokenized else split_words
     sides = []
     for side, path, lines in (("source", src_path, src_lines), ("target", tgt_path, tgt_lines)):
+        for line_number, line in enumerate(lines, start=1):
+            if len(line) > max_line_chars:
+                raise AlignmentFileError(
+                    path, line_number, f"{len(line)} characters, more than --max_line_chars {max_line_chars}",
+                    "Is it one sentence per line? Split or remove the pair, or raise --max_line_chars",
+                )
         sides.append([split(line) for line in lines])
         for line_number, words in enumerate(sides[-1], start=1):
             if not words:
@@ -153,7 +163,7 @@ def write_pharaoh(path, alignments):
             file.write(" ".join(f"{i}-{j}" for i, j in sorted(links)) + "\n")
 
 
-_TALP_LINK = re.compile(r"([1-9]\d*)([-p])([1-9]\d*)", re.ASCII)
+_TALP_LINK = re.compile(r"(\d+)([-p])(\d+)", re.ASCII)
 
 
 def read_talp(path, src_lengths: list[int] | None = None, tgt_lengths: list[int] | None = None):
@@ -170,6 +180,11 @@ def read_talp(path, src_lengths: list[int] | None = None, tgt_lengths: list[int]
                 raise AlignmentFileError(
                     path, line_number, f"malformed link {token!r}",
                     "TALP links are 1-based: `i-j` (sure) or `ipj` (possible), e.g. '1-2 3p4'",
+                )
+            if 0 in (int(match[1]), int(match[3])):
+                raise AlignmentFileError(
+                    path, line_number, f"link {token!r} has the word index 0, but TALP links are 1-based",
+                    "The file looks 0-based (like Pharaoh output): add 1 to every index, or read it as Pharaoh",
                 )
             link = (int(match[1]) - 1, int(match[3]) - 1)
             possible.add(link)
@@ -303,6 +318,8 @@ def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, se
             f"source and target differ in length: {len(src_words)} vs {len(tgt_words)} pairs, "
             f"{len(extra_src)} vs {len(extra_tgt)} extra pairs"
         )
+    if not src_words + extra_src:  # eflomal itself would divide by zero
+        raise ValueError("eflomal needs at least one sentence pair, got none")
     # eflomal reads whitespace-separated words, one sentence a line
     src_lines = [" ".join(words) for words in src_words + extra_src]
     tgt_lines = [" ".join(words) for words in tgt_words + extra_tgt]
