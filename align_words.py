@@ -87,18 +87,6 @@ def read_input(args, pretokenized):
     return read_sentence_pairs(args.src, args.tgt, pretokenized, args.max_line_chars)
 
 
-def register_weam_classes():
-    """Lets `AutoConfig`/`AutoModel` load a WEAM checkpoint with this repository's own classes (the
-    checkpoint's copy of them would need `trust_remote_code`)."""
-    from transformers import AutoConfig, AutoModel
-
-    from configuration_weam import WeamConfig
-    from modeling_weam import WeamModel
-
-    AutoConfig.register(WeamConfig.model_type, WeamConfig, exist_ok=True)
-    AutoModel.register(WeamConfig, WeamModel, exist_ok=True)
-
-
 def main(argv=None):
     parser, args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # shows eflomal's and the batches' progress
@@ -120,8 +108,6 @@ def main(argv=None):
             "neural+eflomal": dict(**neural, prior_weight=args.prior_weight, extra_src=extra_src, extra_tgt=extra_tgt),
             "simalign": dict(model_name_or_path=args.model, layer=args.layer, method=args.method),
         }[args.aligner]
-        if args.model:
-            register_weam_classes()
         alignments = align_words(src_words, tgt_words, args.aligner, **options)
     except (ValueError, OSError) as error:  # bad input: a message, not a traceback
         parser.error(str(error))

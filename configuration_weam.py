@@ -47,7 +47,7 @@ class WeamConfig(BertConfig):
             PPA: temperature τ of the InfoNCE loss.
         align_loss_weight (`float`, *optional*, defaults to 0.0):
             ALIGN-MLM: weight α of the dictionary embedding loss L_align that the run added (0: none).
-            The loss itself is computed by the trainer (`weam/align_mlm.py`); this field records it.
+            The loss itself is computed by the trainer (`weam/objectives/align_mlm.py`); this field records it.
     """
 
     model_type = "bert"

@@ -100,7 +100,7 @@ def test_real_xlm_r_tokenizer_on_ud_style_chinese(e5_tokenizer):
 
 def test_dictionary_words_have_no_bare_space_piece():
     """ALIGN-MLM's word vectors: a Chinese word alone is `▁` + its pieces; the bare `▁` is not part of the word."""
-    from weam.align_mlm import tokenize_words
+    from weam.dictionaries import tokenize_words
 
     tokenizer = xlm_r_tokenizer(["▁", "然而", "人", "▁the", "▁Hau", "s"])
     ids, lengths = tokenize_words(tokenizer, ["然而", "the", "Haus", "人人"])
@@ -119,7 +119,7 @@ def test_dictionary_words_have_no_bare_space_piece():
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason="needs ../shared (UD Chinese, MUSE en-zh)")
 def test_no_word_of_ud_chinese_or_a_chinese_dictionary_starts_with_a_bare_space_piece(e5_tokenizer):
     """Issue 13: with `is_split_into_words`, 10,466 of the 12,012 words of UD Chinese test began with a bare `▁`."""
-    from weam.align_mlm import read_dictionary, tokenize_words
+    from weam.dictionaries import read_dictionary, tokenize_words
 
     tokenizer = e5_tokenizer
     with open(os.path.join(SHARED, "udpos", "zh.test.tsv"), encoding="utf-8") as file:
