@@ -11,6 +11,7 @@ The output folder (and every checkpoint) loads with
 Arguments: `python run_pretrain.py --help`, or one JSON/YAML file: `python run_pretrain.py args.yaml`.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from configuration_weam import WeamConfig
 from weam.align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss, DictionaryIndex, read_dictionary, split_dictionary
 from data_collator import DataCollatorForWeam
 from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus
+from weam.corpus_alignment import MIN_SHARD_PAIRS, CorpusAlignment, RunAlignments
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
 from weam.trainer import AlignmentTrainer
 
@@ -135,6 +137,13 @@ class DataArguments:
     streaming: bool = field(
         default=False, metadata={"help": "Stream corpora larger than memory (needs --max_steps; not with eflomal)."}
     )
+    min_shard_pairs: int = field(
+        default=MIN_SHARD_PAIRS,
+        metadata={"help": "Under torchrun/accelerate launch, each process aligns a shard of every corpus; no "
+                  "shard of eflomal (or neural+eflomal) has fewer pairs than this, as its links get worse on "
+                  "smaller corpora (so a small corpus has fewer shards than processes). The links are saved "
+                  "in OUTPUT_DIR/alignments and reused by a resume or a rerun on the same pairs."},
+    )
 
 
 @dataclass
@@ -232,7 +241,9 @@ def split_into_sentences(batch):
     return out
 
 
-def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment):
+def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None):
+    """`run_alignments`: where the word links are saved and found again; with it (and no stream), the
+    processes of a launch align the corpora in shards together."""
     aligner_options = {}
     if not needs_alignment:
         data_args.aligner = "none"
@@ -242,6 +253,10 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
         aligner_options = {"model_name_or_path": data_args.aligner_model, "layer": data_args.aligner_layer}
     else:
         raise ParallelDataError(f"--aligner {data_args.aligner} needs --aligner_model (a folder or Hub id of an encoder)")
+    alignment_stage = None
+    if run_alignments is not None and data_args.aligner != "none" and not data_args.streaming:
+        alignment_stage = CorpusAlignment(data_args.aligner, aligner_options, data_args.pretokenized, run_alignments,
+                                          min_shard_pairs=data_args.min_shard_pairs)
     train_sets, eval_sets, reports = [], [], []
     for spec_text in data_args.train_data:
         spec = CorpusSpec.parse(spec_text)
@@ -249,7 +264,7 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
             spec, tokenizer, skip_invalid=data_args.skip_invalid, max_line_chars=data_args.max_line_chars,
             streaming=data_args.streaming, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
             first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
-            aligner=data_args.aligner, aligner_options=aligner_options,
+            aligner=data_args.aligner, aligner_options=aligner_options, alignment_stage=alignment_stage,
         )
         if report is not None:
             logger.info(str(report))
@@ -328,11 +343,17 @@ def main(argv=None):
     # The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).
     tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or os.path.join(SAMPLE, "demo-tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name, cache_dir=model_args.cache_dir)
+    # The word links are part of the run: saved in OUTPUT_DIR/alignments and in every checkpoint.
+    run_alignments = RunAlignments(training_args.output_dir, training_args.resume_from_checkpoint,
+                                   save_files=training_args.should_save)
+    aligning = cross_lingual_weight > 0 and not data_args.streaming
     try:
-        with training_args.main_process_first(desc="tokenizing and aligning"):
+        # Aligning, every process takes a shard of each corpus (weam/corpus_alignment.py), so all load the
+        # data at once; else the main process goes first and the others read its datasets cache.
+        with contextlib.nullcontext() if aligning else training_args.main_process_first(desc="tokenizing"):
             train, evaluation, reports, languages = load_data(
                 data_args, tokenizer, unit == "sentences", training_args.seed, model_args.cache_dir,
-                needs_alignment=cross_lingual_weight > 0,
+                needs_alignment=cross_lingual_weight > 0, run_alignments=run_alignments,
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
@@ -378,6 +399,7 @@ def main(argv=None):
         processing_class=tokenizer,
         align_loss=align_loss,
         alignment_eval=alignment_eval,
+        callbacks=[run_alignments],
         card_info=dict(
             base_model=model_args.model_name_or_path,
             objective=model_args.objective,

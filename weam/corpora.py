@@ -375,8 +375,13 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, fir
 
 
 def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_line_chars=2000, streaming=False,
-                         cache_dir=None, **prepare_options):
-    """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport)."""
+                         cache_dir=None, alignment_stage=None, **prepare_options):
+    """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport).
+
+    alignment_stage: called as `alignment_stage(rows, spec)` on a corpus without given alignments, it
+        returns the rows with an `alignment` column (a `corpus_alignment.CorpusAlignment`: sharded over
+        the launch, saved with the run); None: `prepare_corpus` aligns.
+    """
     report = CorpusReport(spec.name)
     rows = read_corpus(spec, max_line_chars=max_line_chars, skip_invalid=skip_invalid, streaming=streaming,
                        cache_dir=cache_dir)
@@ -387,6 +392,8 @@ def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_li
         return prepare_corpus(rows, tokenizer, spec, skip_invalid=False, **prepare_options), None
     report.read = len(rows)
     rows = report.count_and_drop(rows)
+    if alignment_stage is not None and "alignment" not in rows.column_names:
+        rows = alignment_stage(rows, spec)
     prepared = prepare_corpus(rows, tokenizer, spec, skip_invalid=skip_invalid, **prepare_options)
     prepared = report.count_and_drop(prepared)
     report.used = len(prepared)
