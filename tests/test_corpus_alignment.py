@@ -342,8 +342,7 @@ def test_a_resume_after_the_datasets_cache_is_cleared_trains_on_the_saved_links(
     data = [slice_corpus(tmp_path, 64)]
     args = ["--train_data", *data, "--config_overrides", TINY, "--per_device_train_batch_size", "8",
             "--validation_pairs", "8", "--logging_steps", "1", "--eval_strategy", "no", "--save_strategy", "steps",
-            "--save_steps", "3", "--max_steps", "6"]
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+            "--save_steps", "3", "--max_steps", "6", "--cache_dir", str(tmp_path / "cache")]
     run_pretrain.main([*args, "--output_dir", str(tmp_path / "a")])
     # only checkpoint-3 is left, in another folder (another machine), and the datasets cache is gone
     shutil.copytree(tmp_path / "a" / "checkpoint-3", tmp_path / "b" / "checkpoint-3")

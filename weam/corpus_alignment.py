@@ -229,7 +229,7 @@ class CorpusAlignment:
 
     def __call__(self, rows, spec):
         rank, processes, group = self._processes()
-        row_lines = list(rows["line"]) if "line" in rows.column_names else list(range(1, len(rows) + 1))
+        row_lines = rows["line"][:] if "line" in rows.column_names else list(range(1, len(rows) + 1))
         files = [path for path in spec.location.split(",") if os.path.isfile(path)]
         record = {
             "corpus": f"{spec.name}={spec.location}",
