@@ -14,7 +14,7 @@ import torch.multiprocessing
 
 import align_words as align_words_script
 import weam.corpus_alignment as stage
-from weam.corpora import CorpusSpec, load_parallel_corpus
+from weam.corpora import CorpusSpec, ParallelDataError, load_parallel_corpus
 from weam.corpus_alignment import (
     CorpusAlignment, RunAlignments, shard_aligner_options, shard_bounds, shard_count,
 )
@@ -174,7 +174,7 @@ def _free_port():
 
 def _process(rank, port, folders, result_dir):
     """One process of a 2-process gloo launch: the stage on PAIRS with output folder `folders[rank]`;
-    then again, after process 1 lost its folder."""
+    again after process 1 lost its folder; then with another corpus on process 1."""
     import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
@@ -195,6 +195,11 @@ def _process(rank, port, folders, result_dir):
         links = list(alignment(rows_of(PAIRS), SPEC)["alignment"])
         results.append({"links": links, "calls": calls[:]})
         calls.clear()
+    # process 1's node has another corpus
+    try:
+        CorpusAlignment("eflomal", {}, False, RunAlignments(folders[rank]))(rows_of(PAIRS[rank:]), SPEC)
+    except ParallelDataError as error:
+        results.append(str(error))
     with open(os.path.join(result_dir, f"{rank}.json"), "w") as f:
         json.dump(results, f)
     dist.destroy_process_group()
@@ -206,7 +211,7 @@ def test_two_processes_align_one_shard_each_and_share_links_without_a_shared_fol
     # fork: the processes start with the modules loaded (spawn would import them again: 10-50 s)
     torch.multiprocessing.start_processes(_process, args=(_free_port(), folders, str(tmp_path)), nprocs=2,
                                           start_method="fork")
-    first, second = zip(*[json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)])
+    first, second, mismatch = zip(*[json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)])
     calls = sorted(call for result in first for call in result["calls"])
     assert calls == [["a b c", "d e", "f"], ["g h", "i j k l", "m"]]  # each shard once, one per process
     assert [len(result["calls"]) for result in first] == [1, 1]
@@ -220,6 +225,9 @@ def test_two_processes_align_one_shard_each_and_share_links_without_a_shared_fol
     assert [result["calls"] for result in second] == [[], []]
     assert second[0]["links"] == second[1]["links"] == expected
     assert open(os.path.join(folders[1], "alignments", "en-de.align")).read().splitlines() == expected
+    assert mismatch[0] == mismatch[1] == ("en-de=corpus.en,corpus.de: processes [1] read other pairs than process 0; "
+                                          "every node of the launch must have the same corpus (same files, same "
+                                          "--skip_invalid and --max_line_chars)")
 
 
 # ------------------------------------------------------------------------------------------------

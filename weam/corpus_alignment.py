@@ -34,6 +34,7 @@ import torch.distributed as dist
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from weam.corpora import ParallelDataError
 from weam.word_alignment import align_words, pharaoh_line, split_words
 
 logger = logging.getLogger(__name__)
@@ -244,7 +245,14 @@ class CorpusAlignment:
         links, saved = found if found is not None else (None, None)
         if processes > 1:  # all processes train on the links of the lowest process that has saved ones
             records = [None] * processes
-            dist.all_gather_object(records, saved, group=group)
+            dist.all_gather_object(records, (record["pairs_sha256"], saved), group=group)
+            others = [k for k, (pairs_sha256, _) in enumerate(records) if pairs_sha256 != records[0][0]]
+            if others:
+                raise ParallelDataError(
+                    f"{record['corpus']}: processes {others} read other pairs than process 0; every node of the "
+                    "launch must have the same corpus (same files, same --skip_invalid and --max_line_chars)"
+                )
+            records = [held for _, held in records]
             holders = [k for k, held in enumerate(records) if held]
             if not holders:
                 links = None
