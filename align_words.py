@@ -4,15 +4,23 @@
     python align_words.py --src de.txt --tgt en.txt --output de-en.align --aligner neural --model ENCODER_DIR
     python align_words.py --parallel test.de-en --pretokenized --gold deen.talp --output out.align \\
         --aligner neural+eflomal --model ENCODER_DIR --extra_src news.de --extra_tgt news.en
+
+A large corpus in N jobs (on as many machines), then one file:
+
+    python align_words.py --src de.txt --tgt en.txt --shard K/4 --output de-en.align.K   # K = 1, 2, 3, 4
+    python align_words.py --merge de-en.align.1 de-en.align.2 de-en.align.3 de-en.align.4 --output de-en.align
 """
 
 import argparse
+import hashlib
+import json
 import logging
 import os
 
+from weam.corpus_alignment import MIN_SHARD_PAIRS, STATISTICAL_ALIGNERS, shard_aligner_options, shard_bounds
 from weam.word_alignment import (
     ALIGNERS, NEURAL_METHODS, SYMMETRIZATIONS, align_words, alignment_error_rate, read_parallel_file,
-    read_sentence_pairs, read_talp, write_pharaoh,
+    read_lines, read_sentence_pairs, read_talp, write_pharaoh,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,7 +75,25 @@ def parse_args(argv=None):
     parser.add_argument("--max_line_chars", type=positive_int, default=2000,
                         help="a longer line is an error: a file with one sentence per line has none (default 2000)")
     parser.add_argument("--device", help="torch device (default: cuda if available)")
+    sharding = parser.add_argument_group("sharding: a large corpus aligned by N jobs, then merged")
+    sharding.add_argument(
+        "--shard", metavar="K/N", type=parse_shard,
+        help="align only the K-th (1..N) of N contiguous parts of the corpus, with eflomal's iterations for the "
+        f"whole corpus; writes --output and --output.json (for --merge). Keep parts >= {MIN_SHARD_PAIRS} pairs: "
+        "eflomal's links get worse on smaller corpora",
+    )
+    sharding.add_argument(
+        "--merge", nargs="+", metavar="PART",
+        help="write the parts made by --shard 1/N ... N/N, in order, into --output; checks that they are all "
+        "there, once, complete and of the same corpus and settings",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        if args.src or args.tgt or args.parallel or args.shard or args.gold:
+            parser.error("--merge takes only the part files and --output")
+        return parser, args
+    if args.shard and args.gold:
+        parser.error("--gold scores a whole corpus: --merge the parts, then score the merged file")
     if (args.parallel is None and (args.src is None or args.tgt is None)) or (args.parallel and (args.src or args.tgt)):
         parser.error("give either --src and --tgt, or --parallel")
     if (args.extra_src is None) != (args.extra_tgt is None):
@@ -81,6 +107,58 @@ def parse_args(argv=None):
     return parser, args
 
 
+def parse_shard(text):
+    """`K/N` -> (K, N), 1 <= K <= N."""
+    part, _, parts = text.partition("/")
+    if not (part.isdigit() and parts.isdigit() and 1 <= int(part) <= int(parts)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give K/N with 1 <= K <= N, e.g. 1/4 for the first of 4 parts")
+    return int(part), int(parts)
+
+
+def shard_record(args, src_words, tgt_words, start, stop):
+    """What --merge checks: which part of which corpus, aligned how."""
+    corpus = "\0".join(" ".join(words) for words in src_words) + "\1" + "\0".join(" ".join(words) for words in tgt_words)
+    # not the files' paths: the parts may be aligned on machines that keep the corpus in other folders
+    settings = {name: value for name, value in vars(args).items() if name not in (
+        "src", "tgt", "parallel", "extra_src", "extra_tgt", "output", "shard", "merge", "device", "batch_size")}
+    return {"shard": list(args.shard), "rows": [start, stop], "corpus_pairs": len(src_words),
+            "corpus_sha256": hashlib.sha256(corpus.encode("utf-8", "surrogatepass")).hexdigest(), "settings": settings}
+
+
+def merge_shards(parts, output):
+    """Concatenates the Pharaoh files of --shard 1/N ... N/N (in any order given) into `output`."""
+    records = {}
+    for path in parts:
+        try:
+            with open(path + ".json", encoding="utf-8") as f:
+                record = json.load(f)
+            lines = read_lines(path)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: not a part written by --shard ({error})") from None
+        part, parts_count = record["shard"]
+        start, stop = record["rows"]
+        if len(lines) != stop - start:
+            raise ValueError(f"{path}: has {len(lines)} lines, but part {part}/{parts_count} holds pairs "
+                             f"{start + 1}-{stop}: it is incomplete; align it again")
+        if part in records:
+            raise ValueError(f"{path}: part {part}/{parts_count} is given twice (also {records[part][0]})")
+        records[part] = (path, record, lines)
+    first_path, first, _ = next(iter(records.values()))
+    for path, record, _ in records.values():
+        for key in ("corpus_pairs", "corpus_sha256", "settings"):
+            if record[key] != first[key] or record["shard"][1] != first["shard"][1]:
+                raise ValueError(f"{path} and {first_path}: parts of different corpora or settings ({key} differs)")
+    parts_count = first["shard"][1]
+    missing = sorted(set(range(1, parts_count + 1)) - set(records))
+    if missing:
+        raise ValueError(f"part(s) {', '.join(f'{k}/{parts_count}' for k in missing)} missing: align them with "
+                         "--shard, then merge all the parts")
+    with open(output, "w", encoding="utf-8") as f:
+        for part in sorted(records):
+            f.writelines(line + "\n" for line in records[part][2])
+    return first["corpus_pairs"]
+
+
 def read_input(args, pretokenized):
     if args.parallel:
         return read_parallel_file(args.parallel, pretokenized, args.max_line_chars)
@@ -90,6 +168,13 @@ def read_input(args, pretokenized):
 def main(argv=None):
     parser, args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # shows eflomal's and the batches' progress
+    if args.merge:
+        try:
+            pairs = merge_shards(args.merge, args.output)
+        except (ValueError, OSError) as error:
+            parser.error(str(error))
+        logger.info(f"wrote {pairs} alignments ({len(args.merge)} parts) to {args.output}")
+        return
     try:
         src_words, tgt_words = read_input(args, args.pretokenized)
         gold = read_talp(args.gold, [len(s) for s in src_words], [len(t) for t in tgt_words]) if args.gold else None
@@ -108,10 +193,22 @@ def main(argv=None):
             "neural+eflomal": dict(**neural, prior_weight=args.prior_weight, extra_src=extra_src, extra_tgt=extra_tgt),
             "simalign": dict(model_name_or_path=args.model, layer=args.layer, method=args.method),
         }[args.aligner]
+        if args.shard:
+            part, parts = args.shard
+            start, stop = shard_bounds(len(src_words), parts)[part - 1]
+            record = shard_record(args, src_words, tgt_words, start, stop)
+            if args.aligner in STATISTICAL_ALIGNERS and stop - start < MIN_SHARD_PAIRS:
+                logger.warning(f"warning: part {part}/{parts} has {stop - start} pairs; eflomal's links get worse "
+                               f"on fewer than {MIN_SHARD_PAIRS}: use fewer parts")
+            options = shard_aligner_options(args.aligner, options, stop - start, len(src_words))
+            src_words, tgt_words = src_words[start:stop], tgt_words[start:stop]
         alignments = align_words(src_words, tgt_words, args.aligner, **options)
     except (ValueError, OSError) as error:  # bad input: a message, not a traceback
         parser.error(str(error))
     write_pharaoh(args.output, alignments)
+    if args.shard:
+        with open(args.output + ".json", "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=2)
     logger.info(f"wrote {len(alignments)} alignments to {args.output}")
     if gold:
         scores = alignment_error_rate(alignments, gold)

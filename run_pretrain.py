@@ -19,6 +19,7 @@ Arguments: `python run_pretrain.py --help`, or one JSON/YAML file: `python run_p
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from data_collator import DataCollatorForWeam
 from weam import model_card
 from weam.cli import HelpFormatter
 from weam.corpora import CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus
+from weam.corpus_alignment import MIN_SHARD_PAIRS, CorpusAlignment, RunAlignments
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
 from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
 from weam.objectives import OBJECTIVES
@@ -163,6 +165,13 @@ class DataArguments:
     max_line_chars: int = field(default=2000, metadata={"help": "A longer line is an error (or skipped)."})
     streaming: bool = field(
         default=False, metadata={"help": "Stream corpora larger than memory (needs --max_steps; not with eflomal)."}
+    )
+    min_shard_pairs: int = field(
+        default=MIN_SHARD_PAIRS,
+        metadata={"help": "Under torchrun/accelerate launch, each process aligns a shard of every corpus; no "
+                  "shard of eflomal (or neural+eflomal) has fewer pairs than this, as its links get worse on "
+                  "smaller corpora (so a small corpus has fewer shards than processes). The links are saved "
+                  "in OUTPUT_DIR/alignments and reused by a resume or a rerun on the same pairs."},
     )
 
 
@@ -413,7 +422,9 @@ def unknown_token_rate(dataset, tokenizer, examples=1000):
     return sum(token == tokenizer.unk_token_id for token in tokens) / max(len(tokens), 1)
 
 
-def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment):
+def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None):
+    """`run_alignments`: where the word links are saved and found again; with it (and no stream), the
+    processes of a launch align the corpora in shards together."""
     aligner_options = {}
     if not needs_alignment:
         data_args.aligner = "none"
@@ -423,6 +434,10 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
         aligner_options = {"model_name_or_path": data_args.aligner_model, "layer": data_args.aligner_layer}
     else:
         raise ParallelDataError(f"--aligner {data_args.aligner} needs --aligner_model (a folder or Hub id of an encoder)")
+    alignment_stage = None
+    if run_alignments is not None and data_args.aligner != "none" and not data_args.streaming:
+        alignment_stage = CorpusAlignment(data_args.aligner, aligner_options, data_args.pretokenized, run_alignments,
+                                          min_shard_pairs=data_args.min_shard_pairs)
     train_sets, eval_sets, reports = [], [], []
     for spec_text in data_args.train_data:
         spec = CorpusSpec.parse(spec_text)
@@ -431,6 +446,7 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment)
             streaming=data_args.streaming, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
             first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
             aligner=data_args.aligner, aligner_options=aligner_options, unit="sentences" if sentences else "pairs",
+            alignment_stage=alignment_stage,
         )
         if report is not None:
             logger.info(str(report))
@@ -516,11 +532,17 @@ def main(argv=None):
             f"{config.vocab_size}: ids beyond it have no embedding. Use the model's own tokenizer (no "
             "--tokenizer_name), or a model whose vocabulary covers this tokenizer."
         )
+    # The word links are part of the run: saved in OUTPUT_DIR/alignments and in every checkpoint.
+    run_alignments = RunAlignments(training_args.output_dir, training_args.resume_from_checkpoint,
+                                   save_files=training_args.should_save)
+    aligning = objective.needs_alignment and not data_args.streaming
     try:
-        with training_args.main_process_first(desc="tokenizing and aligning"):
+        # Aligning, every process takes a shard of each corpus (weam/corpus_alignment.py), so all load the
+        # data at once; else the main process goes first and the others read its datasets cache.
+        with contextlib.nullcontext() if aligning else training_args.main_process_first(desc="tokenizing"):
             train, evaluation, reports, languages = load_data(
                 data_args, tokenizer, objective.examples == "sentences", training_args.seed, model_args.cache_dir,
-                needs_alignment=objective.needs_alignment,
+                needs_alignment=objective.needs_alignment, run_alignments=run_alignments,
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
@@ -562,6 +584,7 @@ def main(argv=None):
         processing_class=tokenizer,
         align_loss=align_loss,
         alignment_eval=alignment_eval,
+        callbacks=[run_alignments],
         card_info=dict(
             objective=objective.name,
             base_model=model_args.model_name_or_path,

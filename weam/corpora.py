@@ -677,11 +677,12 @@ def hold_out_pairs(dataset, count, seed, unit="pairs"):
 
 
 def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_line_chars=2000, streaming=False,
-                         cache_dir=None, **prepare_options):
+                         cache_dir=None, alignment_stage=None, **prepare_options):
     """read_corpus + prepare_corpus, with the skipped pairs counted: (dataset, CorpusReport).
 
     A stream comes without a report: it cannot be counted ahead, so it refuses `skip_invalid` (its skips
-    could not be reported) and stops at the first bad pair instead."""
+    could not be reported) and stops at the first bad pair instead. `alignment_stage`: a
+    `weam.corpus_alignment.CorpusAlignment` that adds the word links to the rows (sharded over a launch)."""
     if streaming and skip_invalid:
         raise ParallelDataError("--skip_invalid cannot be combined with --streaming (skips could not be counted)")
     rows = read_corpus(spec, max_line_chars=max_line_chars, skip_invalid=skip_invalid, streaming=streaming,
@@ -693,6 +694,8 @@ def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_li
     if not report.read:
         raise ParallelDataError(f"{spec.location}: no sentence pairs in it")
     rows = report.count_and_drop(rows)
+    if alignment_stage is not None and "alignment" not in rows.column_names:
+        rows = alignment_stage(rows, spec)
     prepared = prepare_corpus(rows, tokenizer, spec, skip_invalid=skip_invalid, **prepare_options)
     prepared = report.count_and_drop(prepared)
     report.used = len(prepared) // (2 if prepare_options.get("unit") == "sentences" else 1)

@@ -157,10 +157,15 @@ def read_pharaoh(path, src_lengths: list[int] | None = None, tgt_lengths: list[i
     return alignments
 
 
+def pharaoh_line(links) -> str:
+    """`[(2, 3), (0, 1)]` -> `"0-1 2-3"`."""
+    return " ".join(f"{i}-{j}" for i, j in sorted(links))
+
+
 def write_pharaoh(path, alignments):
     with open(path, "w", encoding="utf-8") as file:
         for links in alignments:
-            file.write(" ".join(f"{i}-{j}" for i, j in sorted(links)) + "\n")
+            file.write(pharaoh_line(links) + "\n")
 
 
 _TALP_LINK = re.compile(r"(\d+)([-p])(\d+)", re.ASCII)
@@ -500,14 +505,15 @@ def align_neural(
 
 def align_neural_eflomal(
     src_words, tgt_words, model_name_or_path, layer=8, prior_weight=0.05, extra_src=None, extra_tgt=None,
-    **neural_options,
+    eflomal_options=None, **neural_options,
 ):
     """The toolkit's best aligner: `align_neural` with eflomal's forward and reverse links as a prior.
 
     The prior breaks the near-ties of embedding similarity (function words, repeated words) with
-    corpus statistics; `extra_src`/`extra_tgt` feed eflomal more parallel text, as in `align_eflomal`.
+    corpus statistics; `extra_src`/`extra_tgt` feed eflomal more parallel text, as in `align_eflomal`;
+    `eflomal_options` go to `eflomal.Aligner`.
     """
-    forward, reverse = eflomal_directional(src_words, tgt_words, extra_src, extra_tgt)
+    forward, reverse = eflomal_directional(src_words, tgt_words, extra_src, extra_tgt, **(eflomal_options or {}))
     return align_neural(
         src_words, tgt_words, model_name_or_path, layer, priors=(forward, reverse), prior_weight=prior_weight,
         **neural_options,
