@@ -610,8 +610,15 @@ class GroupedBatchSampler(torch.utils.data.Sampler):
 
 
 class CrossLingualTrainer(Trainer):
-    """A `Trainer` whose training batches keep code-switched variants with their original item:
-    when the training set has a `CODE_SWITCH_GROUP` column, batches are drawn by `GroupedBatchSampler`."""
+    """A `Trainer` whose training batches keep code-switched variants with their original item (when the
+    training set has a `CODE_SWITCH_GROUP` column, batches are drawn by `GroupedBatchSampler`), and whose
+    evaluation keeps the rows in order."""
+
+    def _get_eval_sampler(self, eval_dataset):
+        # Predictions are paired with their rows by position (QA features, POS windows): evaluation data are
+        # never reordered (transformers' group_by_length strategy would sort them by length, in evaluation too).
+        # (Several processes: None, as Trainer does, lets accelerate shard them in order.)
+        return torch.utils.data.SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def get_train_dataloader(self):
         if self.train_dataset is None or CODE_SWITCH_GROUP not in getattr(self.train_dataset, "column_names", ()):
