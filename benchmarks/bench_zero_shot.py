@@ -119,7 +119,7 @@ def qa_arguments(model_dir, output_dir, eval_languages=("de",), seeds=(1,), trai
     return [
         *argv, "--train_file", str(SHARED / "data" / "tydiqa" / "tydiqa.goldp.en.train.json"),
         "--train_rows", f":{QA_TRAIN_QUESTIONS}", "--train_language", "en",
-        "--learning_rate", "4e-4", "--per_device_train_batch_size", "8", *FINE_TUNING,
+        "--learning_rate", "2e-4", "--per_device_train_batch_size", "8", *FINE_TUNING,
     ]  # fmt: skip
 
 
