@@ -11,10 +11,15 @@ and predictions (eval_X_predictions.json, the format the official scripts read) 
 Zero-shot, offline: train on TyDiQA-GoldP English, evaluate on MLQA dev (context and question in one language):
 
   python run_qa.py --model_name_or_path WEAM_OUTPUT_DIR --trust_remote_code \\
-      --train_file ../shared/data/tydiqa/tydiqa.goldp.en.train.json \\
-      --eval_files '../shared/data/mlqa/dev/dev-context-{lang}-question-{lang}.json' \\
-      --train_language en --eval_languages en,de,es,zh --seeds 1,2,3 \\
+      --train_file data/tydiqa/tydiqa.goldp.en.train.json \\
+      --eval_files 'data/mlqa/dev/dev-context-{lang}-question-{lang}.json' \\
+      --train_language en --eval_languages en de es zh --seeds 1 2 3 \\
       --do_train --do_eval --output_dir out/mlqa --save_strategy no
+
+Zero-shot TyDiQA-GoldP over its 9 languages, scored with SQuAD's rules as XTREME does:
+
+  python run_qa.py ... --eval_files 'data/tydiqa/tydiqa.goldp.{lang}.dev.json' \\
+      --eval_languages en ar bn fi id ko ru sw te --answer_normalization squad ...
 
 Translate-train on MLQA-style files named by language (split their rows with --train_rows/--eval_rows), with
 code-switching (the English item is the one with the same id): --translate_train --code_switch
@@ -25,8 +30,11 @@ All options in one file: python run_qa.py args.json (or args.yaml).
 
 Local files are SQuAD v1 JSON: {"data": [{"paragraphs": [{"context": ..., "qas": [{"id": ..., "question": ...,
 "answers": [{"text": ..., "answer_start": ...}]}]}]}]}; every question needs an answer found at answer_start.
+A malformed question (or one too long for a window) is an error naming it, or with --skip_invalid a counted
+skip. Languages are ISO 639-1 codes.
 """
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,13 +42,15 @@ from dataclasses import dataclass, field
 from datasets import Dataset, Features, List, Value
 from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding, EvalPrediction, TrainingArguments
 
-from weam import metrics
 from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
+from weam import metrics
 from weam.finetuning import (
     CODE_SWITCH_GROUP,
     CrossLingualArguments,
     HubSplit,
+    InputError,
+    InvalidItems,
     ModelArguments,
     check_arguments,
     load_hub_split,
@@ -48,9 +58,11 @@ from weam.finetuning import (
     load_tokenizer,
     load_training_set,
     parse_arguments,
+    run_as_command,
     run_experiment,
     setup_logging,
 )
+from weam.metrics.qa.answer_scores import ANSWER_NORMALIZATIONS, MLQA_LANGUAGES, check_mlqa_language
 
 QA_FEATURES = Features(
     {
@@ -58,16 +70,14 @@ QA_FEATURES = Features(
         "context": Value("string"),
         "question": Value("string"),
         "answers": {"text": List(Value("string")), "answer_start": List(Value("int32"))},
-        # The answer's language: MLQA's normalization depends on it.
-        "language": Value("string"),
     }
 )
-MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
-# TyDiQA-GoldP keeps all languages in one config; an id starts with its language's name.
+# TyDiQA-GoldP's 9 languages (TyDi QA's Japanese and Thai are not in it) keep one config; an id starts with
+# its language's name.
 TYDIQA_LANGUAGE_NAMES = {
-    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ja": "japanese",
-    "ko": "korean", "ru": "russian", "sw": "swahili", "te": "telugu", "th": "thai",
+    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ko": "korean",
+    "ru": "russian", "sw": "swahili", "te": "telugu",
 }  # fmt: skip
 # Each benchmark's official answer normalization (XTREME scores XQuAD and TyDiQA with SQuAD's script).
 OFFICIAL_NORMALIZATION = {"mlqa": "mlqa", "xquad": "squad", "tydiqa": "squad", "squad": "squad"}
@@ -97,67 +107,84 @@ class QaArguments:
         default=None,
         metadata={
             "help": "How answers are normalized before EM/F1: 'mlqa' (MLQA's official script: language-aware "
-            "articles, Unicode punctuation, Chinese by characters; languages ar, de, en, es, hi, vi, zh) or "
-            "'squad' (SQuAD v1.1's, English rules for every language). Default: the benchmark's official one, "
-            "mlqa for local files.",
-            "choices": list(metrics.ANSWER_NORMALIZATIONS),
+            f"articles, Unicode punctuation, Chinese by characters; languages {' '.join(MLQA_LANGUAGES)}) or "
+            "'squad' (SQuAD v1.1's, English rules for every language; XQuAD's and TyDiQA-GoldP's official "
+            "scoring). Default (None): the Hub benchmark's official one, mlqa for local files.",
+            "choices": list(ANSWER_NORMALIZATIONS),
         },
     )
 
 
-def read_squad_json(path, language):
-    """A SQuAD v1 JSON file as a dataset of questions; a malformed entry is an error naming where it is."""
+def read_squad_json(path, language=None, skip_invalid=False):
+    """A SQuAD v1 JSON file as a dataset of questions. A malformed file is an error; a malformed question is an
+    error naming where it is and its id (or, with `skip_invalid`, skipped and counted)."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a JSON file ({error}); expected SQuAD v1 format") from error
+        raise InputError(f"{path}: not a JSON file ({error}); expected SQuAD v1 format") from error
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ValueError(f'{path}: expected SQuAD v1 format, a JSON object {{"data": [articles]}}')
+        raise InputError(f'{path}: expected SQuAD v1 format, a JSON object {{"data": [articles]}}')
 
     def field_of(entry, key, where, kind):
         if not isinstance(entry, dict) or not isinstance(entry.get(key), kind):
-            raise ValueError(f"{path}: {where} needs a {kind.__name__} {key!r} (SQuAD v1 format)")
+            raise InputError(f"{path}: {where} needs a {kind.__name__} {key!r} (SQuAD v1 format)")
         return entry[key]
 
     rows = {name: [] for name in QA_FEATURES}
+    invalid = InvalidItems(path, skip_invalid)
     for a, article in enumerate(data["data"]):
         for p, paragraph in enumerate(field_of(article, "paragraphs", f"data[{a}]", list)):
             where = f"data[{a}].paragraphs[{p}]"
             context = field_of(paragraph, "context", where, str)
             for q, qa in enumerate(field_of(paragraph, "qas", where, list)):
                 where_qa = f"{where}.qas[{q}]"
-                answers = field_of(qa, "answers", where_qa, list)
-                if not answers:
-                    raise ValueError(f"{path}: {where_qa} has no answer (questions without one are not supported)")
-                for answer in answers:
-                    text = field_of(answer, "text", f"{where_qa}.answers", str)
-                    start = field_of(answer, "answer_start", f"{where_qa}.answers", int)
-                    if context[start : start + len(text)] != text:
-                        raise ValueError(
-                            f"{path}: {where_qa}: the answer {text!r} is not at answer_start {start} of the context "
-                            f"(found {context[start : start + len(text)]!r})"
-                        )
-                question_id = qa.get("id")
-                if not isinstance(question_id, (str, int)):
-                    raise ValueError(f"{path}: {where_qa} needs an 'id' (SQuAD v1 format)")
-                rows["id"].append(str(question_id))
+                if isinstance(qa, dict) and isinstance(qa.get("id"), (str, int)):
+                    where_qa += f" (id {qa['id']})"
+                problem = squad_question_problem(qa, context)
+                if problem is not None:
+                    invalid.add(where_qa, problem)
+                    continue
+                rows["id"].append(str(qa["id"]))
                 rows["context"].append(context)
-                rows["question"].append(field_of(qa, "question", where_qa, str))
+                rows["question"].append(qa["question"])
                 rows["answers"].append(
-                    {"text": [a["text"] for a in answers], "answer_start": [a["answer_start"] for a in answers]}
+                    {
+                        "text": [answer["text"] for answer in qa["answers"]],
+                        "answer_start": [answer["answer_start"] for answer in qa["answers"]],
+                    }
                 )
-                rows["language"].append(language)
-    if not rows["id"]:
-        raise ValueError(f"{path} holds no question")
+    invalid.report(len(rows["id"]), unit="questions")
     return Dataset.from_dict(rows, features=QA_FEATURES)
+
+
+def squad_question_problem(qa, context):
+    """What makes one SQuAD v1 question unusable, or None."""
+    if not isinstance(qa, dict):
+        return f"a question must be a JSON object, not {type(qa).__name__}"
+    if not isinstance(qa.get("id"), (str, int)):
+        return "needs an 'id' (SQuAD v1 format)"
+    if not isinstance(qa.get("question"), str) or not qa["question"].strip():
+        return "needs a non-empty 'question' text"
+    answers = qa.get("answers")
+    if not isinstance(answers, list) or not answers:
+        return "has no answer (questions without one are not supported)"
+    for answer in answers:
+        if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+            return f"each answer needs a 'text', got {answer!r}"
+        if not answer["text"].strip():
+            return f"an answer's text is empty ({answer!r}): a file without its gold answers cannot train or score"
+        text, start = answer["text"], answer.get("answer_start")
+        if not isinstance(start, int) or context[start : start + len(text)] != text:
+            return f"the answer {text!r} is not at answer_start {start!r} of the context"
+    return None
 
 
 def qa_hub_split(dataset_name, language, purpose, eval_split):
     """Where `language`'s training ("train") or evaluation ("eval") data of a Hub QA benchmark are."""
     benchmark = HUB_NAMES.get(dataset_name)
     if benchmark is None:
-        raise ValueError(
+        raise InputError(
             f"unknown QA dataset {dataset_name!r}: use one of {', '.join(sorted(set(HUB_NAMES.values())))}, "
             "or local files (--train_file/--eval_files)"
         )
@@ -168,7 +195,7 @@ def qa_hub_split(dataset_name, language, purpose, eval_split):
         "tydiqa": tuple(TYDIQA_LANGUAGE_NAMES),
     }
     if language not in known_languages[benchmark]:
-        raise ValueError(f"{benchmark} has no language {language!r}; it has {', '.join(known_languages[benchmark])}")
+        raise InputError(f"{benchmark} has no language {language!r}; it has {', '.join(known_languages[benchmark])}")
     if benchmark == "squad" or (benchmark == "mlqa" and purpose == "train" and language == "en"):
         # MLQA has no training set: English training data are SQuAD, which MLQA's translate-train data translate.
         return HubSplit("rajpurkar/squad", None, "train" if purpose == "train" else eval_split or "validation")
@@ -178,7 +205,7 @@ def qa_hub_split(dataset_name, language, purpose, eval_split):
         return HubSplit("facebook/mlqa", f"mlqa.{language}.{language}", eval_split or "test")
     if benchmark == "xquad":
         if purpose == "train":
-            raise ValueError("XQuAD is an evaluation set only: train on SQuAD (--train_dataset_name squad)")
+            raise InputError("XQuAD is an evaluation set only: train on SQuAD (--train_dataset_name squad)")
         return HubSplit("google/xquad", f"xquad.{language}", eval_split or "validation")
     split = "train" if purpose == "train" else eval_split or "validation"
     return HubSplit(
@@ -258,7 +285,27 @@ def check_unique_ids(examples, source):
     """Predictions are keyed by question id, as the official scripts read them: ids must not repeat."""
     repeated = [question_id for question_id, count in Counter(examples["id"]).items() if count > 1]
     if repeated:
-        raise ValueError(f"{source}: question ids must be unique to score predictions; repeated: {repeated[:5]}")
+        raise InputError(f"{source}: question ids must be unique to score predictions; repeated: {repeated[:5]}")
+
+
+def drop_long_questions(examples, tokenizer, max_seq_length, doc_stride, source, skip_invalid):
+    """The questions that leave a window room for more than --doc_stride context tokens (the tokenizer cannot
+    cut a context into windows otherwise); a longer one is an error naming it, or with --skip_invalid skipped."""
+    room = max_seq_length - tokenizer.num_special_tokens_to_add(pair=True) - doc_stride
+    questions = [question.lstrip() for question in examples["question"]]
+    lengths = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
+    too_long = [i for i, length in enumerate(lengths) if length >= room]
+    if not too_long:
+        return examples
+    invalid = InvalidItems(source, skip_invalid)
+    for i in too_long:
+        invalid.add(
+            f"id {examples['id'][i]}",
+            f"the question has {lengths[i]} tokens; windows of --max_seq_length {max_seq_length} with --doc_stride "
+            f"{doc_stride} allow at most {room - 1} (raise --max_seq_length or lower --doc_stride)",
+        )
+    invalid.report(len(examples) - len(too_long), unit="questions")
+    return examples.select(sorted(set(range(len(examples))) - set(too_long)))
 
 
 def main(argv=None):
@@ -270,35 +317,44 @@ def main(argv=None):
     normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
         HUB_NAMES.get(xl_args.dataset_name), "mlqa"
     )
-    if training_args.do_eval:
+    if training_args.do_eval and normalization == "mlqa":
         for language in xl_args.eval_languages:
-            metrics.normalizer(normalization, language)  # an unknown language fails now, not after fine-tuning
+            try:  # an unknown language fails now, not after fine-tuning
+                check_mlqa_language(language)
+            except ValueError as error:
+                raise InputError(f"--eval_languages {language}: {error}") from None
     tokenizer = load_tokenizer(model_args)
     if not tokenizer.is_fast:
-        raise ValueError(
+        raise InputError(
             "run_qa.py maps answers to tokens with offset mappings: it needs a fast tokenizer (tokenizer.json)"
         )
     max_seq_length = min(qa_args.max_seq_length, tokenizer.model_max_length)
     if qa_args.doc_stride >= max_seq_length:
-        raise ValueError(
+        raise InputError(
             f"--doc_stride ({qa_args.doc_stride}) must be smaller than --max_seq_length ({max_seq_length})"
         )
     windowing = {"tokenizer": tokenizer, "max_seq_length": max_seq_length, "doc_stride": qa_args.doc_stride}
+    answer_metric = metrics.load("qa", normalization)
+    read_file = functools.partial(read_squad_json, skip_invalid=xl_args.skip_invalid)
 
     def read_hub(dataset_name, language, purpose):
         hub_split = qa_hub_split(dataset_name, language, purpose, xl_args.eval_split)
-        dataset = load_hub_split(hub_split, model_args.cache_dir).select_columns(
-            ["id", "context", "question", "answers"]
+        dataset = load_hub_split(hub_split, model_args.cache_dir)
+        return dataset.select_columns(["id", "context", "question", "answers"]).cast(QA_FEATURES)
+
+    def usable(examples, source, language):
+        return drop_long_questions(
+            examples, tokenizer, max_seq_length, qa_args.doc_stride, source.describe(language), xl_args.skip_invalid
         )
-        return dataset.add_column("language", [language] * len(dataset)).cast(QA_FEATURES)
 
     train_features, eval_examples, eval_features = {}, {}, {}
     if training_args.do_train:
         for language in xl_args.fine_tuning_languages:
             # Code-switching pairs a question with the English one of the same id, whose context holds its answer.
             data = load_training_set(
-                xl_args, language, read_squad_json, read_hub, [("context", "answers"), ("question",)], key="id"
+                xl_args, language, read_file, read_hub, [("context", "answers"), ("question",)], key="id"
             )
+            data = usable(data, xl_args.train_source(), language)
             train_features[language] = data.map(
                 prepare_train_features,
                 batched=True,
@@ -309,8 +365,8 @@ def main(argv=None):
     if training_args.do_eval:
         source = xl_args.eval_source()
         for language in xl_args.eval_languages:
-            examples = source.load(language, read_squad_json, read_hub)
-            check_unique_ids(examples, f"{language} evaluation data")
+            examples = usable(source.load(language, read_file, read_hub), source, language)
+            check_unique_ids(examples, source.describe(language))
             eval_examples[language] = examples
             eval_features[language] = examples.map(
                 prepare_eval_features,
@@ -320,9 +376,11 @@ def main(argv=None):
                 desc=f"Tokenizing {language} evaluation data",
             )
 
-    def compute_metrics(eval_prediction):
-        answers = [prediction["prediction_text"] for prediction in eval_prediction.predictions]
-        return metrics.squad_scores(answers, eval_prediction.label_ids, normalization)
+    def score_answers(eval_prediction, language):
+        answer_language = {"answer_language": language} if normalization == "mlqa" else {}
+        return answer_metric.compute(
+            predictions=eval_prediction.predictions, references=eval_prediction.label_ids, **answer_language
+        )
 
     def make_trainer(run):
         def post_process(examples, features, predictions, stage):
@@ -336,10 +394,7 @@ def main(argv=None):
                 prefix=stage,
             )
             predictions = [{"id": question_id, "prediction_text": text} for question_id, text in answers.items()]
-            references = [
-                {"id": example["id"], "answers": example["answers"]["text"], "language": example["language"]}
-                for example in examples
-            ]
+            references = [{"id": example["id"], "answers": example["answers"]} for example in examples]
             return EvalPrediction(predictions=predictions, label_ids=references)
 
         return QuestionAnsweringTrainer(
@@ -349,10 +404,11 @@ def main(argv=None):
             processing_class=tokenizer,
             data_collator=DataCollatorWithPadding(tokenizer),
             post_process_function=post_process,
-            compute_metrics=compute_metrics,
         )
 
     def evaluate_language(trainer, language, prefix):
+        # MLQA's normalization depends on the answers' language: each language is scored with its own.
+        trainer.compute_metrics = functools.partial(score_answers, language=language)
         return trainer.evaluate(eval_features[language], eval_examples[language], metric_key_prefix=prefix)
 
     task = f"QA ({xl_args.dataset_name or 'local files'}, {normalization} normalization)"
@@ -362,4 +418,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_as_command(main)

@@ -5,13 +5,13 @@ After transformers' examples/pytorch/text-classification/run_xnli.py. Result: ac
 average over all languages and over all but English, printed and written to OUTPUT_DIR/results.{json,md}
 (mean ± std over --seeds); each run's model and metrics are in OUTPUT_DIR/seed-S[/train-X].
 
-Zero-shot, offline, on the XNLI dev files of ../shared (row i is the same item in all 15 languages, so
-train and evaluate on disjoint rows):
+Zero-shot, offline, on the XNLI dev files (row i is the same item in all 15 languages, so train and evaluate
+on disjoint rows; overlapping rows of the same files are an error):
 
   python run_xnli.py --model_name_or_path WEAM_OUTPUT_DIR --trust_remote_code \\
-      --train_file ../shared/data/xnli/dev-{lang}.tsv --train_rows :2000 \\
-      --eval_files ../shared/data/xnli/dev-{lang}.tsv --eval_rows 2000: \\
-      --train_language en --eval_languages en,de,es,zh --seeds 1,2,3 \\
+      --train_file 'data/xnli/dev-{lang}.tsv' --train_rows :2000 \\
+      --eval_files 'data/xnli/dev-{lang}.tsv' --eval_rows 2000: \\
+      --train_language en --eval_languages en de es zh --seeds 1 2 3 \\
       --do_train --do_eval --output_dir out/xnli --save_strategy no
 
 Translate-train (fine-tune on each language's own data), code-switched (PPA): add --translate_train --code_switch.
@@ -19,9 +19,11 @@ The Hub benchmark (test split; MNLI and its translations for training): --datase
 All options in one file: python run_xnli.py args.json (or args.yaml).
 
 Local files are TSV, one item a line: premise<TAB>hypothesis<TAB>label, label one of entailment, neutral,
-contradiction; an optional first line premise<TAB>hypothesis<TAB>label is a header.
+contradiction; an optional first line premise<TAB>hypothesis<TAB>label is a header. A malformed line is an
+error naming it, or with --skip_invalid a counted skip. Languages are ISO 639-1 codes.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +35,8 @@ from weam.finetuning import (
     CrossLingualArguments,
     CrossLingualTrainer,
     HubSplit,
+    InputError,
+    InvalidItems,
     ModelArguments,
     check_arguments,
     load_hub_split,
@@ -40,9 +44,11 @@ from weam.finetuning import (
     load_tokenizer,
     load_training_set,
     parse_arguments,
+    run_as_command,
     run_experiment,
     setup_logging,
 )
+from weam.word_alignment import read_lines
 
 # The label order of facebook/xnli's ClassLabel, so local files and the Hub dataset agree.
 XNLI_LABELS = ["entailment", "neutral", "contradiction"]
@@ -64,14 +70,15 @@ class XnliArguments:
     )
 
 
-def read_xnli_tsv(path, language=None):
-    """An XNLI TSV file as a dataset; any malformed line is an error naming its file and line."""
+def read_xnli_tsv(path, language=None, skip_invalid=False):
+    """An XNLI TSV file as a dataset; a malformed line is an error naming its file and line (or, with
+    `skip_invalid`, skipped and counted)."""
     columns = {"premise": [], "hypothesis": [], "label": []}
-    with open(path, encoding="utf-8") as f:
-        try:
-            lines = f.read().splitlines()
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path}: not UTF-8 text ({error})") from error
+    invalid = InvalidItems(path, skip_invalid)
+    try:
+        lines = read_lines(path)
+    except ValueError as error:  # invalid UTF-8: the file, the line and the byte
+        raise InputError(str(error)) from error
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -79,40 +86,33 @@ def read_xnli_tsv(path, language=None):
         if line_number == 1 and fields == list(columns):
             continue
         if len(fields) != 3:
-            raise ValueError(
-                f"{path}:{line_number}: expected 3 tab-separated columns (premise, hypothesis, label), "
-                f"found {len(fields)}: {line[:80]!r}"
+            invalid.add(
+                line_number,
+                f"expected 3 tab-separated columns (premise, hypothesis, label), found {len(fields)}: {line[:80]!r}",
             )
+            continue
         premise, hypothesis, label = fields
         if label not in XNLI_LABELS:
-            raise ValueError(
-                f"{path}:{line_number}: unknown label {label!r}; XNLI labels are {', '.join(XNLI_LABELS)}"
-            )
+            invalid.add(line_number, f"unknown label {label!r}; XNLI labels are {', '.join(XNLI_LABELS)}")
+            continue
         columns["premise"].append(premise)
         columns["hypothesis"].append(hypothesis)
         columns["label"].append(XNLI_LABELS.index(label))
-    if not columns["label"]:
-        raise ValueError(f"{path} holds no example")
+    invalid.report(len(columns["label"]))
     return Dataset.from_dict(columns, features=XNLI_FEATURES)
 
 
 def read_xnli_hub(dataset_name, language, purpose, eval_split, cache_dir):
     if dataset_name not in XNLI_HUB_NAMES:
-        raise ValueError(
+        raise InputError(
             f"unknown XNLI dataset {dataset_name!r}: use xnli (facebook/xnli), or local files "
             "(--train_file/--eval_files)"
         )
     if language not in XNLI_LANGUAGES:
-        raise ValueError(f"facebook/xnli has no language {language!r}; it has {', '.join(XNLI_LANGUAGES)}")
+        raise InputError(f"facebook/xnli has no language {language!r}; it has {', '.join(XNLI_LANGUAGES)}")
     # The non-English training splits are MNLI machine-translated: the translate-train data.
     split = "train" if purpose == "train" else eval_split or "test"
     return load_hub_split(HubSplit("facebook/xnli", language, split), cache_dir).cast(XNLI_FEATURES)
-
-
-def compute_accuracy(eval_prediction):
-    logits = eval_prediction.predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    return {"accuracy": metrics.accuracy(np.argmax(logits, axis=1).tolist(), eval_prediction.label_ids.tolist())}
 
 
 def main(argv=None):
@@ -122,6 +122,8 @@ def main(argv=None):
     setup_logging(training_args)
     check_arguments(xl_args, training_args)
     tokenizer = load_tokenizer(model_args)
+    accuracy = metrics.load("accuracy", "xnli")
+    read_file = functools.partial(read_xnli_tsv, skip_invalid=xl_args.skip_invalid)
 
     def read_hub(dataset_name, language, purpose):
         return read_xnli_hub(dataset_name, language, purpose, xl_args.eval_split, model_args.cache_dir)
@@ -133,13 +135,18 @@ def main(argv=None):
     if training_args.do_train:
         for language in xl_args.fine_tuning_languages:
             # XNLI items carry no id: code-switching pairs them with English by row.
-            data = load_training_set(xl_args, language, read_xnli_tsv, read_hub, [("premise",), ("hypothesis",)])
+            data = load_training_set(xl_args, language, read_file, read_hub, [("premise",), ("hypothesis",)])
             train_sets[language] = data.map(tokenize, batched=True, desc=f"Tokenizing {language} training data")
     if training_args.do_eval:
         source = xl_args.eval_source()
         for language in xl_args.eval_languages:
-            data = source.load(language, read_xnli_tsv, read_hub)
+            data = source.load(language, read_file, read_hub)
             eval_sets[language] = data.map(tokenize, batched=True, desc=f"Tokenizing {language} evaluation data")
+
+    def compute_accuracy(eval_prediction):
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        return accuracy.compute(predictions=np.argmax(logits, axis=1), references=eval_prediction.label_ids)
 
     def make_trainer(run):
         model = load_model(
@@ -168,4 +175,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_as_command(main)

@@ -7,7 +7,6 @@ one answer per example with `post_process_function`, and only then calls `comput
 import math
 import time
 
-from torch.utils.data import SequentialSampler
 from transformers.trainer_utils import speed_metrics
 
 from weam.finetuning import CrossLingualTrainer
@@ -19,12 +18,6 @@ class QuestionAnsweringTrainer(CrossLingualTrainer):
         (answer texts and references) that `compute_metrics` scores; `stage` is the metric key prefix."""
         super().__init__(*args, **kwargs)
         self.post_process_function = post_process_function
-
-    def _get_eval_sampler(self, eval_dataset):
-        # Answers are extracted by pairing logits with features by position: evaluation data are never
-        # reordered (transformers' group_by_length strategy would sort them by length, in evaluation too).
-        # (Several processes: None, as Trainer does, lets accelerate shard them in order.)
-        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def evaluate(self, eval_dataset=None, eval_examples=None, ignore_keys=None, metric_key_prefix="eval"):
         """Metrics of `eval_dataset` (tokenized features) against `eval_examples` (the examples they come from)."""

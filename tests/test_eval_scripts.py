@@ -1,4 +1,4 @@
-"""run_xnli.py and run_qa.py, and what they share in finetuning.py / utils_qa.py / trainer_qa.py.
+"""run_xnli.py and run_qa.py, and what they share in finetuning.py / utils_qa.py / trainer_qa.py (run_pos.py: test_pos.py).
 
 End-to-end runs use tiny random models (BERT, and WEAM loaded as remote code) with the real mBERT
 tokenizer and slices of the real XNLI / MLQA / TyDiQA files in ../shared; they are skipped when ../shared
@@ -9,6 +9,7 @@ import dataclasses
 import json
 import math
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -27,20 +28,28 @@ from transformers import (
     default_data_collator,
 )
 
-from weam import metrics
+import run_pos
 import run_qa
 import run_xnli
-from weam import finetuning
-from run_qa import prepare_eval_features, prepare_train_features, qa_hub_split, read_squad_json, tokenize_windows
+from run_qa import (
+    TYDIQA_LANGUAGE_NAMES,
+    prepare_eval_features,
+    prepare_train_features,
+    qa_hub_split,
+    read_squad_json,
+    tokenize_windows,
+)
 from run_xnli import read_xnli_tsv
 from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
+from weam import finetuning, metrics
 from weam.finetuning import (
     CODE_SWITCH_GROUP,
     CrossLingualArguments,
     CrossLingualTrainer,
     GroupedBatchSampler,
     HubSplit,
+    InputError,
     code_switch,
     files_by_language,
     results_markdown,
@@ -116,6 +125,7 @@ def fake_hub(monkeypatch, tables):
 
 
 @needs_shared
+@pytest.mark.slow
 def test_xnli_zero_shot_from_a_weam_checkpoint_over_two_seeds(tiny_models, tmp_path):
     out = tmp_path / "xnli"
     stdout = run_script(
@@ -123,7 +133,7 @@ def test_xnli_zero_shot_from_a_weam_checkpoint_over_two_seeds(tiny_models, tmp_p
         "--model_name_or_path", tiny_models["weam"], "--trust_remote_code",
         "--train_file", XNLI_FILES, "--train_rows", ":24",
         "--eval_files", XNLI_FILES, "--eval_rows", "2400:2424",
-        "--train_language", "en", "--eval_languages", "en,de,zh", "--seeds", "1,2",
+        "--train_language", "en", "--eval_languages", "en", "de", "zh", "--seeds", "1", "2",
         "--do_train", "--do_eval", "--output_dir", out, "--per_device_train_batch_size", "8", *QUICK,
     )  # fmt: skip
 
@@ -159,13 +169,14 @@ def test_xnli_zero_shot_from_a_weam_checkpoint_over_two_seeds(tiny_models, tmp_p
 
 
 @needs_shared
+@pytest.mark.slow
 def test_qa_zero_shot_tydiqa_to_mlqa_with_language_aware_scores_and_frozen_word_embeddings(tiny_models, tmp_path):
     out = tmp_path / "qa"
     run_script(
         "run_qa.py",
         "--model_name_or_path", tiny_models["bert"],
         "--train_file", TYDIQA_FILE, "--train_rows", ":16",
-        "--eval_files", MLQA_FILES, "--eval_rows", ":8", "--eval_languages", "en,de,zh",
+        "--eval_files", MLQA_FILES, "--eval_rows", ":8", "--eval_languages", "en", "de", "zh",
         "--max_seq_length", "64", "--doc_stride", "16", "--max_answer_length", "10", "--freeze_word_embeddings",
         "--train_sampling_strategy", "group_by_length",
         "--do_train", "--do_eval", "--output_dir", out, "--per_device_train_batch_size", "16", *QUICK,
@@ -182,8 +193,11 @@ def test_qa_zero_shot_tydiqa_to_mlqa_with_language_aware_scores_and_frozen_word_
         for example in examples:  # spans of their context ("empty": no valid span among the n best, as upstream)
             assert predictions[example["id"]] in example["context"] or predictions[example["id"]] == "empty"
         # Re-scoring the saved predictions with MLQA's normalization gives the table's numbers.
-        references = [{"answers": e["answers"]["text"], "language": language} for e in examples]
-        scores = metrics.squad_scores([predictions[i] for i in examples["id"]], references, "mlqa")
+        scores = metrics.load("qa", "mlqa").compute(
+            predictions=[{"id": i, "prediction_text": predictions[i]} for i in examples["id"]],
+            references=[{"id": e["id"], "answers": e["answers"]} for e in examples],
+            answer_language=language,
+        )
         assert results["per_seed"]["42"]["f1"][language] == pytest.approx(scores["f1"])
         assert results["per_seed"]["42"]["exact_match"][language] == pytest.approx(scores["exact_match"])
 
@@ -198,6 +212,7 @@ def test_qa_zero_shot_tydiqa_to_mlqa_with_language_aware_scores_and_frozen_word_
 
 
 @needs_shared
+@pytest.mark.slow
 def test_xnli_translate_train_code_switched_lora_from_the_hub_with_a_json_config(tiny_models, tmp_path, monkeypatch):
     english, german = read_xnli_tsv(XNLI_FILES.format(lang="en")), read_xnli_tsv(XNLI_FILES.format(lang="de"))
     calls = fake_hub(
@@ -213,13 +228,13 @@ def test_xnli_translate_train_code_switched_lora_from_the_hub_with_a_json_config
     config = {
         "model_name_or_path": str(tiny_models["bert"]),
         "dataset_name": "xnli",
-        "eval_languages": "en,de",
+        "eval_languages": ["en", "de"],
         "translate_train": True,
         "code_switch": True,
         "lora_r": 4,
         "train_rows": ":12",
         "eval_rows": "2400:2416",
-        "seeds": "7",
+        "seeds": [7],
         "do_train": True,
         "do_eval": True,
         "output_dir": str(out),
@@ -244,9 +259,10 @@ def test_xnli_translate_train_code_switched_lora_from_the_hub_with_a_json_config
 
 
 @needs_shared
+@pytest.mark.slow
 def test_qa_translate_train_code_switched_from_the_hub_with_a_yaml_config(tiny_models, tmp_path, monkeypatch):
-    def hub_table(language):  # MLQA as the Hub serves it: no language column, a title
-        data = read_squad_json(MLQA_FILES.format(lang=language), language).remove_columns("language")
+    def hub_table(language):  # MLQA as the Hub serves it: with a title
+        data = read_squad_json(MLQA_FILES.format(lang=language), language)
         return data.add_column("title", ["t"] * len(data))
 
     calls = fake_hub(
@@ -262,7 +278,7 @@ def test_qa_translate_train_code_switched_from_the_hub_with_a_yaml_config(tiny_m
     config = {
         "model_name_or_path": str(tiny_models["bert"]),
         "dataset_name": "mlqa",
-        "eval_languages": "de,en",
+        "eval_languages": ["de", "en"],
         "translate_train": True,
         "code_switch": True,
         "train_rows": ":8",
@@ -297,80 +313,127 @@ def test_qa_translate_train_code_switched_from_the_hub_with_a_yaml_config(tiny_m
 # ----------------------------------------------------------------------------- command line
 
 
-@pytest.mark.parametrize("module", [run_xnli, run_qa])
-def test_help_explains_every_option(module, capsys):
+TASK_ARGUMENTS = {run_xnli: run_xnli.XnliArguments, run_qa: run_qa.QaArguments, run_pos: run_pos.PosArguments}
+
+
+@pytest.mark.parametrize("module", [run_xnli, run_qa, run_pos])
+def test_help_explains_every_option_and_shows_its_default(module, capsys):
     with pytest.raises(SystemExit) as exit_info:
         module.main(["--help"])
     assert exit_info.value.code == 0
-    text = capsys.readouterr().out
-    task_arguments = module.XnliArguments if module is run_xnli else module.QaArguments
-    for dataclass in (finetuning.ModelArguments, CrossLingualArguments, task_arguments):
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for dataclass in (finetuning.ModelArguments, CrossLingualArguments, TASK_ARGUMENTS[module]):
         for field in dataclasses.fields(dataclass):
             assert f"--{field.name}" in text
             assert len(field.metadata.get("help", "")) > 20, f"--{field.name} has no real help text"
     assert "--per_device_train_batch_size" in text and "Zero-shot" in text
+    max_seq_length = next(f for f in dataclasses.fields(TASK_ARGUMENTS[module]) if f.name == "max_seq_length")
+    assert f"(default: {max_seq_length.default})" in text
+    assert "(default: ['query', 'value'])" in text and "(default: en)" in text  # LoRA layers, --train_language
+    assert "--eval_languages EVAL_LANGUAGES [EVAL_LANGUAGES ...]" in text  # a list: values separated by spaces
 
 
 def test_bad_options_fail_before_any_model_is_loaded(tmp_path):
     base = ["--model_name_or_path", str(tmp_path / "no-model"), "--output_dir", str(tmp_path / "out")]
     tsv = tmp_path / "dev-en.tsv"
     tsv.write_text("a\tb\tneutral\n")
-    with pytest.raises(ValueError, match="--code_switch .* needs --translate_train"):
+    with pytest.raises(InputError, match="--code_switch .* needs --translate_train"):
         run_xnli.main([*base, "--eval_languages", "en", "--code_switch", "--do_train"])
-    with pytest.raises(FileNotFoundError, match="the de file .*dev-de.tsv does not exist"):
+    with pytest.raises(InputError, match="the de file .*dev-de.tsv does not exist"):
         run_xnli.main(
-            [*base, "--eval_languages", "en,de", "--eval_files", str(tmp_path / "dev-{lang}.tsv"), "--do_eval"]
+            [*base, "--eval_languages", "en", "de", "--eval_files", str(tmp_path / "dev-{lang}.tsv"), "--do_eval"]
         )
-    with pytest.raises(ValueError, match="nothing to do"):
+    with pytest.raises(InputError, match="nothing to do"):
         run_xnli.main([*base, "--eval_languages", "en", "--eval_files", str(tsv)])
-    with pytest.raises(ValueError, match="--do_train needs training data"):
+    with pytest.raises(InputError, match="--do_train needs training data"):
         run_qa.main([*base, "--eval_languages", "en", "--do_train"])
-    with pytest.raises(ValueError, match="--seeds must be integers"):
-        run_xnli.main([*base, "--eval_languages", "en", "--seeds", "1,two"])
-    with pytest.raises(ValueError, match="--eval_rows must be START:END"):
+    with pytest.raises(InputError, match="--seeds must name distinct seeds"):
+        run_xnli.main([*base, "--eval_languages", "en", "--seeds", "1", "1"])
+    with pytest.raises(SystemExit):  # argparse: "invalid int value: 'two'"
+        run_xnli.main([*base, "--eval_languages", "en", "--seeds", "1", "two"])
+    with pytest.raises(InputError, match="--eval_rows must be START:END"):
         run_xnli.main([*base, "--eval_languages", "en", "--eval_rows", "10"])
-    with pytest.raises(ValueError, match="'ru'.*squad"):
+    with pytest.raises(InputError, match="--eval_languages ru: .*'ru'.*squad"):
         run_qa.main([*base, "--eval_languages", "ru", "--eval_files", str(tsv), "--do_eval"])
+    with pytest.raises(InputError, match="--model_name_or_path .*no-model: cannot load a tokenizer"):
+        run_xnli.main([*base, "--eval_languages", "en", "--eval_files", str(tsv), "--do_eval"])
+    with pytest.raises(InputError, match="eval_languages must be a list"):  # a JSON/YAML file in the old syntax
+        CrossLingualArguments(eval_languages="en,de")
 
 
-def test_training_on_the_evaluation_rows_of_the_same_files_is_warned(tmp_path, caplog):
-    (tmp_path / "dev-en.tsv").write_text("a\tb\tneutral\n")
-    files = str(tmp_path / "dev-{lang}.tsv")
+@pytest.mark.parametrize(
+    "script, line, message",
+    [
+        ("run_xnli.py", "a\tb\tcontradictory", ":1: unknown label 'contradictory'; XNLI labels are entailment, neutral, "
+         "contradiction"),
+        ("run_pos.py", "The dog\tDET", ":1: 2 words but 1 tags; each word needs one tag"),
+        ("run_qa.py", "{not json", ": not a JSON file"),
+    ],
+)  # fmt: skip
+def test_bad_input_ends_the_script_with_its_message_only(script, line, message, tmp_path, monkeypatch):
+    """Before: the good message came at the end of a traceback. Run as a user runs it (`__main__`), in-process."""
+    path = tmp_path / "data-en.txt"
+    path.write_text(line + "\n")
+    argv = [script, "--model_name_or_path", str(REPO / "data" / "sample" / "mbert-tokenizer"), "--eval_files", str(path),
+            "--eval_languages", "en", "--do_eval", "--output_dir", str(tmp_path / "out")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(REPO / script), run_name="__main__")
+    # SystemExit with a message: Python prints it alone on stderr and exits with status 1.
+    assert exit_info.value.code.startswith(f"error: {path}{message}")
+    assert exit_info.value.code.endswith("(fix it, or pass --skip_invalid to skip such items)") or script == "run_qa.py"
+
+
+@pytest.mark.parametrize(
+    "train_rows, eval_rows, overlap",
+    [(":100", "50:150", "rows 50 to 99"), (None, None, "rows 0 to the end"), ("20:", ":30", "rows 20 to 29"),
+     (":10", "10:", None), ("20:", ":20", None)],
+)  # fmt: skip
+def test_training_on_evaluation_rows_of_the_same_files_is_an_error(tmp_path, train_rows, eval_rows, overlap):
+    """Before: a warning in the log, and the run went on (the issue's `:100` vs `50:150`)."""
+    for language in ("en", "de"):
+        (tmp_path / f"dev-{language}.tsv").write_text("a\tb\tneutral\n")
+    template = [str(tmp_path / "dev-{lang}.tsv")]
     training_args = TrainingArguments(output_dir=str(tmp_path), do_train=True, do_eval=True, report_to="none")
-    for train_rows, eval_rows, warned in (
-        (":10", "5:", True),
-        (":10", "10:", False),
-        ("20:", ":20", False),
-        (None, None, True),
+    for train_file, eval_files, eval_languages in (
+        (template, template, ["de"]),  # the same template: parallel files, German items are the English ones
+        ([str(tmp_path / "dev-en.tsv")], [f"en={tmp_path / 'dev-en.tsv'}"], ["en"]),  # one file, two spellings
     ):
-        caplog.clear()
         xl_args = CrossLingualArguments(
-            eval_languages="en", train_file=files, eval_files=files, train_rows=train_rows, eval_rows=eval_rows
-        )
-        finetuning.check_arguments(xl_args, training_args)
-        assert ("measure memory, not transfer" in caplog.text) == warned, (train_rows, eval_rows)
+            eval_languages=eval_languages, train_file=train_file, eval_files=eval_files,
+            train_rows=train_rows, eval_rows=eval_rows,
+        )  # fmt: skip
+        if overlap is None:
+            finetuning.check_arguments(xl_args, training_args)
+        else:
+            with pytest.raises(InputError, match=f"both read {overlap} of .*measure memory, not transfer"):
+                finetuning.check_arguments(xl_args, training_args)
+    other = tmp_path / "train-en.tsv"  # a different file may be read whole
+    other.write_text("a\tb\tneutral\n")
+    xl_args = CrossLingualArguments(eval_languages=["en"], train_file=[str(other)], eval_files=template)
+    finetuning.check_arguments(xl_args, training_args)
 
 
 def test_files_by_language_accepts_a_template_a_list_or_one_path(tmp_path):
     for language in ("de", "es"):
         (tmp_path / f"dev-{language}.tsv").write_text("x")
-    template = str(tmp_path / "dev-{lang}.tsv")
+    template = [str(tmp_path / "dev-{lang}.tsv")]
     assert files_by_language(template, ["de", "es"], "eval_files") == {
         "de": str(tmp_path / "dev-de.tsv"),
         "es": str(tmp_path / "dev-es.tsv"),
     }
-    listed = f"es={tmp_path / 'dev-es.tsv'}, de={tmp_path / 'dev-de.tsv'}"
+    listed = [f"es={tmp_path / 'dev-es.tsv'}", f"de={tmp_path / 'dev-de.tsv'}"]
     assert files_by_language(listed, ["de"], "eval_files") == {"de": str(tmp_path / "dev-de.tsv")}
-    assert files_by_language(str(tmp_path / "dev-de.tsv"), ["en"], "train_file") == {
+    assert files_by_language([str(tmp_path / "dev-de.tsv")], ["en"], "train_file") == {
         "en": str(tmp_path / "dev-de.tsv")
     }
-    with pytest.raises(ValueError, match="gives no file for zh"):
+    with pytest.raises(InputError, match="gives no file for zh"):
         files_by_language(listed, ["de", "zh"], "eval_files")
-    with pytest.raises(ValueError, match="names one file, but 2 languages"):
-        files_by_language(str(tmp_path / "dev-de.tsv"), ["de", "es"], "eval_files")
-    with pytest.raises(ValueError, match="cannot read 'de='"):
-        files_by_language("de=", ["de"], "eval_files")
-    with pytest.raises(FileNotFoundError, match="--eval_files: the zh file"):
+    with pytest.raises(InputError, match=r"names 1 file\(s\) for 2 language\(s\)"):
+        files_by_language([str(tmp_path / "dev-de.tsv")], ["de", "es"], "eval_files")
+    with pytest.raises(InputError, match="cannot read 'de='"):
+        files_by_language(["de="], ["de"], "eval_files")
+    with pytest.raises(InputError, match="--eval_files: the zh file"):
         files_by_language(template, ["zh"], "eval_files")
 
 
@@ -403,7 +466,7 @@ def test_read_xnli_tsv_maps_labels_and_names_the_line_of_bad_input(tmp_path):
         read_xnli_tsv(label)
     empty = tmp_path / "empty.tsv"
     empty.write_text("\n")
-    with pytest.raises(ValueError, match="holds no example"):
+    with pytest.raises(ValueError, match="empty.tsv holds no valid items"):
         read_xnli_tsv(empty)
 
 
@@ -420,19 +483,57 @@ def test_read_squad_json_and_where_it_finds_bad_input(tmp_path):
         "context": "Berlin is the capital of Germany.",
         "question": "Capital?",
         "answers": {"text": ["Berlin"], "answer_start": [0]},
-        "language": "de",
     }
     no_question = {key: value for key, value in qa.items() if key != "question"}
-    with pytest.raises(ValueError, match=r"data\[0\].paragraphs\[0\].qas\[0\] needs a str 'question'"):
+    with pytest.raises(InputError, match=r"q.json:data\[0\].paragraphs\[0\].qas\[0\] \(id q1\): needs a non-empty 'question'"):
         read_squad_json(squad_file(tmp_path / "q.json", [no_question]), "de")
     misplaced = {**qa, "answers": [{"text": "Berlin", "answer_start": 3}]}
-    with pytest.raises(ValueError, match="the answer 'Berlin' is not at answer_start 3"):
+    with pytest.raises(InputError, match="the answer 'Berlin' is not at answer_start 3"):
         read_squad_json(squad_file(tmp_path / "a.json", [misplaced]), "de")
-    with pytest.raises(ValueError, match="has no answer"):
+    with pytest.raises(InputError, match="has no answer"):
         read_squad_json(squad_file(tmp_path / "n.json", [{**qa, "answers": []}]), "de")
+    blank = {**qa, "answers": [{"text": " ", "answer_start": 6}]}
+    with pytest.raises(InputError, match="an answer's text is empty .* without its gold answers"):
+        read_squad_json(squad_file(tmp_path / "b.json", [blank]), "de")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(ValueError, match="bad.json: not a JSON file"):
+    with pytest.raises(InputError, match="bad.json: not a JSON file"):
         read_squad_json(tmp_path / "bad.json", "de")
+
+
+def test_one_bad_question_is_skipped_and_counted_with_skip_invalid(tmp_path, caplog):
+    """Before: one bad question stopped the run, whatever the other 3000 were."""
+    good = {"id": "q1", "question": "Capital?", "answers": [{"text": "Berlin", "answer_start": 0}]}
+    bad = [
+        {**good, "id": "q2", "answers": [{"text": "Berlin", "answer_start": 5}]},
+        {"id": "q3", "answers": [{"text": "Berlin", "answer_start": 0}]},
+        "not a question",
+    ]
+    path = squad_file(tmp_path / "mixed.json", [good, *bad, {**good, "id": "q4"}])
+    with caplog.at_level("WARNING"):
+        data = read_squad_json(path, "de", skip_invalid=True)
+    assert data["id"] == ["q1", "q4"]
+    assert "mixed.json: read 5 questions, used 2, skipped 3 invalid" in caplog.text
+    assert "qas[1] (id q2): the answer 'Berlin' is not at answer_start 5" in caplog.text
+
+
+def test_a_question_too_long_for_a_window_is_named_or_skipped_instead_of_crashing_the_tokenizer(tmp_path, caplog):
+    """Before: the Rust tokenizer panicked ("`stride` must be strictly less than `max_len`") in the middle of map."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(REPO / "data" / "sample" / "mbert-tokenizer")
+    context = " ".join(["word"] * 100)
+    examples = Dataset.from_dict(
+        {"id": ["short", "long"], "question": ["Where?", " ".join(["why"] * 45)], "context": [context, context]}
+    )
+    # windows of 64 tokens with 3 special tokens and a stride of 16 leave room for questions of at most 44 tokens
+    with pytest.raises(InputError, match="data.json:id long: the question has 45 tokens; .* at most 44"):
+        run_qa.drop_long_questions(examples, tokenizer, 64, 16, "data.json", skip_invalid=False)
+    with caplog.at_level("WARNING"):
+        kept = run_qa.drop_long_questions(examples, tokenizer, 64, 16, "data.json", skip_invalid=True)
+    assert kept["id"] == ["short"] and "read 2 questions, used 1, skipped 1" in caplog.text
+    windows = tokenize_windows(kept[:], tokenizer, 64, 16)
+    assert max(len(ids) for ids in windows["input_ids"]) == 64
+    assert run_qa.drop_long_questions(examples, tokenizer, 64, 15, "data.json", False)["id"] == ["short", "long"]
 
 
 def test_hub_datasets_resolve_to_their_ids_configs_and_splits():
@@ -452,6 +553,60 @@ def test_hub_datasets_resolve_to_their_ids_configs_and_splits():
         qa_hub_split("squad_v2", "en", "eval", None)
     with pytest.raises(ValueError, match="unknown XNLI dataset 'mnli'"):
         run_xnli.read_xnli_hub("mnli", "de", "eval", None, None)
+
+
+TYDIQA_DEV_FILES = str(SHARED / "data" / "tydiqa" / "tydiqa.goldp.{lang}.dev.json")
+TYDIQA_LANGUAGES = ["en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te"]
+
+
+@needs_shared
+def test_the_shared_tydiqa_dev_files_lack_their_gold_answers_and_are_refused():
+    """../shared's TyDiQA-GoldP dev files hold `{"answer_start": 0, "text": ""}` for every question: scoring them
+    would give F1 0 to any model. Before: accepted silently."""
+    for language in TYDIQA_LANGUAGES:
+        with pytest.raises(InputError, match=f"{language}.dev.json:.*an answer's text is empty"):
+            read_squad_json(TYDIQA_DEV_FILES.format(lang=language))
+
+
+@needs_shared
+@pytest.mark.slow
+def test_qa_zero_shot_tydiqa_goldp_in_its_nine_languages(tiny_models, tmp_path):
+    """The nine languages' questions and contexts, each answer set to its context's first word (the shared dev
+    files lack theirs): language selection, tokenization and SQuAD-rule scores in every TyDiQA language."""
+    for language in TYDIQA_LANGUAGES:
+        data = json.loads(Path(TYDIQA_DEV_FILES.format(lang=language)).read_text())
+        paragraphs = [paragraph for article in data["data"][:3] for paragraph in article["paragraphs"]]
+        for paragraph in paragraphs:
+            for qa in paragraph["qas"]:
+                context = paragraph["context"]
+                qa["answers"] = [{"text": context.split()[0], "answer_start": len(context) - len(context.lstrip())}]
+        (tmp_path / f"{language}.json").write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}))
+    out = tmp_path / "tydiqa"
+    results = run_qa.main([
+        "--model_name_or_path", str(tiny_models["bert"]), "--answer_normalization", "squad",
+        "--train_file", TYDIQA_FILE, "--train_rows", ":8",
+        "--eval_files", str(tmp_path / "{lang}.json"), "--eval_languages", *TYDIQA_LANGUAGES,
+        "--max_seq_length", "64", "--doc_stride", "16", "--max_answer_length", "10",
+        "--do_train", "--do_eval", "--output_dir", str(out), "--per_device_train_batch_size", "8", *QUICK,
+    ])  # fmt: skip
+    assert results["columns"] == [*TYDIQA_LANGUAGES, "avg", "avg_without_en"]
+    assert "squad normalization" in results["task"]
+    squad = metrics.load("qa", "squad")
+    for language in TYDIQA_LANGUAGES:
+        examples = read_squad_json(tmp_path / f"{language}.json")
+        assert len(examples) == 3
+        assert all(question_id.startswith(TYDIQA_LANGUAGE_NAMES[language]) for question_id in examples["id"])
+        predictions = json.loads((out / "seed-42" / f"eval_{language}_predictions.json").read_text())
+        assert list(predictions) == examples["id"]
+        scores = squad.compute(
+            predictions=[{"id": i, "prediction_text": predictions[i]} for i in examples["id"]],
+            references=[{"id": e["id"], "answers": e["answers"]} for e in examples],
+        )
+        assert results["per_seed"]["42"]["f1"][language] == pytest.approx(scores["f1"])
+    # MLQA's language-aware rules know 7 languages: TyDiQA's others are refused before any training.
+    with pytest.raises(InputError, match="--eval_languages bn: .*not 'bn'.*squad"):
+        run_qa.main(["--model_name_or_path", str(tiny_models["bert"]), "--eval_files", str(tmp_path / "{lang}.json"),
+                     "--eval_languages", *TYDIQA_LANGUAGES, "--do_eval", "--output_dir", str(out)])  # fmt: skip
 
 
 def test_tydiqa_keeps_only_the_languages_ids(monkeypatch):

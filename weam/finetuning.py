@@ -1,4 +1,4 @@
-"""What run_xnli.py and run_qa.py share: cross-lingual fine-tuning experiments and their result tables.
+"""What run_xnli.py, run_qa.py and run_pos.py share: cross-lingual fine-tuning experiments and their result tables.
 
 An experiment fine-tunes a model once per seed (zero-shot: on `--train_language`, evaluated on every
 `--eval_languages` language) or once per seed and language (translate-train: on each evaluation
@@ -9,9 +9,12 @@ language's own, translated, training data) and reports one table, WEAM paper lay
 
 printed, and written to `results.json` and `results.md` in `--output_dir` (per-seed scores in the JSON).
 
-Also here: argument dataclasses common to both scripts, where each language's data come from (local
-files or the Hub), model loading (optionally LoRA, or frozen word embeddings), and code-switching
+Also here: argument dataclasses common to the scripts, where each language's data come from (local
+files or the Hub), bad input (`InputError`: one line naming what is wrong, or counted skips with
+--skip_invalid), model loading (optionally LoRA, or frozen word embeddings), and code-switching
 augmentation (PPA) with a batch sampler that keeps each translated item and its variants in one batch.
+Languages are ISO 639-1 codes (en, de, zh) everywhere; a Hub dataset that names them otherwise maps them
+in its script.
 """
 
 import argparse
@@ -32,6 +35,18 @@ from torch.utils.data import DataLoader
 from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 logger = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """Bad input (an option, a file, an item): the message names it and says what to do."""
+
+
+def run_as_command(main):
+    """Run a script's `main()`: bad input ends it with its one-line message (exit status 1), not a traceback."""
+    try:
+        main()
+    except InputError as error:
+        sys.exit(f"error: {error}")
 
 ENGLISH = "en"
 # The column that marks a translated item and its code-switched variants (see `code_switch`).
@@ -85,22 +100,22 @@ class ModelArguments:
         default=16.0, metadata={"help": "LoRA scaling alpha (the update is scaled by alpha / r)."}
     )
     lora_dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA adapters' input."})
-    lora_target_modules: str = field(
-        default="query,value",
-        metadata={"help": "Comma-separated names of the linear layers that get adapters (BERT names by default)."},
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["query", "value"],
+        metadata={"help": "Names of the linear layers that get adapters, separated by spaces (BERT names)."},
     )
 
     def __post_init__(self):
         if self.lora_r < 0:
-            raise ValueError(f"--lora_r must be >= 0, got {self.lora_r}")
+            raise InputError(f"--lora_r must be >= 0, got {self.lora_r}")
 
 
 @dataclass
 class CrossLingualArguments:
     """Languages, experiment mode, seeds, and where each language's training and evaluation data come from."""
 
-    eval_languages: str = field(
-        metadata={"help": "Comma-separated languages to evaluate on, e.g. en,de,es,zh (codes as in the data)."}
+    eval_languages: list[str] = field(
+        metadata={"help": "Languages to evaluate on, ISO 639-1 codes separated by spaces, e.g. en de es zh."}
     )
     train_language: str = field(
         default=ENGLISH,
@@ -124,10 +139,10 @@ class CrossLingualArguments:
             "holds per_device_train_batch_size // 3 items with their variants."
         },
     )
-    seeds: str | None = field(
+    seeds: list[int] | None = field(
         default=None,
         metadata={
-            "help": "Comma-separated seeds, e.g. 1,2,3: one fine-tuning per seed, reported as mean ± std. "
+            "help": "Seeds separated by spaces, e.g. 1 2 3: one fine-tuning per seed, reported as mean ± std. "
             "Default: --seed."
         },
     )
@@ -135,7 +150,8 @@ class CrossLingualArguments:
         default=None,
         metadata={
             "help": "Hub dataset to evaluate on, and to train on unless --train_dataset_name says otherwise: "
-            "xnli (facebook/xnli) for run_xnli.py; mlqa, xquad, tydiqa (GoldP) or squad for run_qa.py."
+            "xnli (facebook/xnli) for run_xnli.py; mlqa, xquad, tydiqa (GoldP) or squad for run_qa.py; "
+            "xtreme (google/xtreme, udpos) for run_pos.py."
         },
     )
     train_dataset_name: str | None = field(
@@ -145,22 +161,22 @@ class CrossLingualArguments:
     eval_split: str | None = field(
         default=None,
         metadata={
-            "help": "Split of the Hub dataset to evaluate on. Default: test for xnli and mlqa, validation for "
-            "xquad, tydiqa and squad (the splits they have)."
+            "help": "Split of the Hub dataset to evaluate on. Default: test for xnli, mlqa and xtreme, validation "
+            "for xquad, tydiqa and squad (the splits they have)."
         },
     )
-    train_file: str | None = field(
+    train_file: list[str] | None = field(
         default=None,
         metadata={
             "help": "Local training data, instead of a Hub dataset: one path (zero-shot), a path template with "
-            "{lang} (e.g. data/xnli/dev-{lang}.tsv), or lang=path entries separated by commas."
+            "{lang} (e.g. data/xnli/dev-{lang}.tsv), or lang=path entries separated by spaces."
         },
     )
-    eval_files: str | None = field(
+    eval_files: list[str] | None = field(
         default=None,
         metadata={
             "help": "Local evaluation data: a path template with {lang} filled in for each --eval_languages "
-            "language, or lang=path entries separated by commas (e.g. de=dev-de.tsv,es=dev-es.tsv)."
+            "language, or lang=path entries separated by spaces (e.g. de=dev-de.tsv es=dev-es.tsv)."
         },
     )
     train_rows: str | None = field(
@@ -168,11 +184,18 @@ class CrossLingualArguments:
         metadata={
             "help": "Train on these rows of each training set only, as a Python slice START:END (e.g. :2000). "
             "Parallel data (XNLI: row i is the same item in every language) must be split by rows, never by "
-            "language: train on :2000 and evaluate on 2000: of the same files."
+            "language: train on :2000 and evaluate on 2000: of the same files (overlapping rows are an error)."
         },
     )
     eval_rows: str | None = field(
         default=None, metadata={"help": "Evaluate on these rows of each evaluation set only (START:END, e.g. 2000:)."}
+    )
+    skip_invalid: bool = field(
+        default=False,
+        metadata={
+            "help": "Skip malformed items of local files (and questions too long for a QA window), counting "
+            "them in the log, instead of stopping at the first with its file and place."
+        },
     )
     save_fine_tuned_model: bool = field(
         default=True,
@@ -183,21 +206,22 @@ class CrossLingualArguments:
     )
 
     def __post_init__(self):
-        # Lists once parsed; a YAML/JSON file may give them as lists already.
-        self.eval_languages = comma_separated(self.eval_languages)
+        # A JSON/YAML file is not checked by the parser: its lists must be lists.
+        for option in ("eval_languages", "seeds", "train_file", "eval_files"):
+            value = getattr(self, option)
+            if value is not None and not isinstance(value, list):
+                raise InputError(f"{option} must be a list, e.g. [de, es] in YAML (spaces on the command line)")
         if not self.eval_languages:
-            raise ValueError("--eval_languages names no language")
+            raise InputError("--eval_languages names no language")
+        if len(set(self.eval_languages)) != len(self.eval_languages):
+            raise InputError(f"--eval_languages repeats a language: {' '.join(self.eval_languages)}")
         if self.code_switch and not self.translate_train:
-            raise ValueError("--code_switch augments translated training data: it needs --translate_train")
+            raise InputError("--code_switch augments translated training data: it needs --translate_train")
         if self.seeds is not None:
-            try:
-                self.seeds = [int(seed) for seed in comma_separated(self.seeds)]
-            except ValueError:
-                raise ValueError(
-                    f"--seeds must be integers separated by commas, e.g. 1,2,3; got {self.seeds!r}"
-                ) from None
+            if not all(isinstance(seed, int) for seed in self.seeds):
+                raise InputError(f"--seeds must be integers separated by spaces, e.g. 1 2 3; got {self.seeds}")
             if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-                raise ValueError(f"--seeds must name distinct seeds, got {self.seeds}")
+                raise InputError(f"--seeds must name distinct seeds, got {self.seeds}")
         for option in ("train_rows", "eval_rows"):
             parse_rows(getattr(self, option), option)  # fail at start, not after fine-tuning
 
@@ -233,17 +257,16 @@ class CrossLingualArguments:
         )
 
 
-def comma_separated(text):
-    """'a, b,c' -> ['a', 'b', 'c']; a list (from a YAML/JSON file) is taken as it is."""
-    items = text if isinstance(text, list) else str(text).split(",")
-    return [str(item).strip() for item in items if str(item).strip()]
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The script's description as written, and each option's default after its help."""
+
+    def _get_help_string(self, action):
+        return action.help if action.required else super()._get_help_string(action)
 
 
 def parse_arguments(dataclass_types, description, argv=None):
     """Command-line options, or one .json/.yaml file holding them all."""
-    parser = HfArgumentParser(
-        dataclass_types, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = HfArgumentParser(dataclass_types, description=description, formatter_class=HelpFormatter)
     argv = sys.argv[1:] if argv is None else list(argv)
     if len(argv) == 1 and argv[0].endswith(".json"):
         return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
@@ -255,38 +278,53 @@ def parse_arguments(dataclass_types, description, argv=None):
 def check_arguments(xl_args, training_args):
     """Errors no single dataclass can see: they need the training arguments too."""
     if training_args.output_dir is None:
-        raise ValueError("--output_dir is required: the result tables are written there")
+        raise InputError("--output_dir is required: the result tables are written there")
     if not training_args.do_train and not training_args.do_eval:
-        raise ValueError("nothing to do: pass --do_train and/or --do_eval")
+        raise InputError("nothing to do: pass --do_train and/or --do_eval")
     if (
         training_args.do_train
         and xl_args.train_file is None
         and (xl_args.train_dataset_name or xl_args.dataset_name) is None
     ):
-        raise ValueError("--do_train needs training data: --train_file, or --dataset_name / --train_dataset_name")
+        raise InputError("--do_train needs training data: --train_file, or --dataset_name / --train_dataset_name")
     if training_args.do_eval and xl_args.eval_files is None and xl_args.dataset_name is None:
-        raise ValueError("--do_eval needs evaluation data: --eval_files or --dataset_name")
+        raise InputError("--do_eval needs evaluation data: --eval_files or --dataset_name")
     if not training_args.do_train and (xl_args.translate_train or len(xl_args.seeds or []) > 1):
-        raise ValueError("--translate_train and several --seeds fine-tune models: they need --do_train")
+        raise InputError("--translate_train and several --seeds fine-tune models: they need --do_train")
     # Resolving the sources checks that every file exists, before any model is loaded.
-    if training_args.do_train:
-        xl_args.train_source()
-    if training_args.do_eval:
-        xl_args.eval_source()
-    same_files = xl_args.train_file is not None and xl_args.train_file == xl_args.eval_files
+    train_source = xl_args.train_source() if training_args.do_train else None
+    eval_source = xl_args.eval_source() if training_args.do_eval else None
+    if train_source and eval_source and train_source.files and eval_source.files:
+        check_no_leakage(xl_args, train_source.files, eval_source.files)
+
+
+def check_no_leakage(xl_args, train_files, eval_files):
+    """Training on evaluation items measures memory, not transfer: the rows of files read on both sides (or of
+    the same template, whose files are parallel across languages, as XNLI's) must not overlap."""
+    shared = sorted(
+        {path for path in train_files.values() if any(os.path.samefile(path, other) for other in eval_files.values())}
+    )
+    if xl_args.train_file != xl_args.eval_files and not shared:
+        return
     train_rows, eval_rows = parse_rows(xl_args.train_rows, "train_rows"), parse_rows(xl_args.eval_rows, "eval_rows")
-    if training_args.do_train and training_args.do_eval and same_files and rows_overlap(train_rows, eval_rows):
-        logger.warning(
-            "training and evaluation read the same rows of the same files (parallel across languages): the "
-            "scores would measure memory, not transfer. Split the rows with --train_rows / --eval_rows."
+    overlap = rows_overlap(train_rows, eval_rows)
+    if overlap is not None:
+        start, stop = overlap
+        where = ", ".join(shared) if shared else f"{' '.join(xl_args.train_file)} (files parallel across languages)"
+        raise InputError(
+            f"training and evaluation both read rows {start} to {'the end' if stop is None else stop - 1} of "
+            f"{where}: the scores would measure memory, not transfer. Give disjoint rows, e.g. "
+            "--train_rows :2000 --eval_rows 2000:"
         )
 
 
 def rows_overlap(first, second):
-    """Whether two row ranges (slices; None: every row) share a row."""
+    """The rows two row ranges (slices; None: every row) share, as `(start, stop)` (stop None: to the end),
+    or None if they share none."""
     start = max((rows.start or 0) if rows else 0 for rows in (first, second))
-    stop = min(rows.stop if rows and rows.stop is not None else math.inf for rows in (first, second))
-    return start < stop
+    stops = [rows.stop for rows in (first, second) if rows and rows.stop is not None]
+    stop = min(stops) if stops else None
+    return (start, stop) if stop is None or start < stop else None
 
 
 def setup_logging(training_args):
@@ -305,34 +343,56 @@ def setup_logging(training_args):
 
 
 def files_by_language(spec, languages, option):
-    """Map each language to its file. `spec`: a path, a template with {lang}, or lang=path,lang=path."""
-    if "=" in spec:
+    """Map each language to its file. `spec`: [path], [template with {lang}], or [lang=path, lang=path, ...]."""
+    if any("=" in entry for entry in spec):
         files = {}
-        for entry in spec.split(","):
-            language, _, path = (part.strip() for part in entry.partition("="))
+        for entry in spec:
+            language, _, path = entry.partition("=")
             if not language or not path:
-                raise ValueError(
-                    f"--{option}: cannot read {entry!r}; write lang=path entries separated by commas, "
-                    "e.g. de=data/dev-de.tsv,es=data/dev-es.tsv"
+                raise InputError(
+                    f"--{option}: cannot read {entry!r}; write lang=path entries separated by spaces, "
+                    "e.g. de=data/dev-de.tsv es=data/dev-es.tsv"
                 )
             files[language] = path
         missing = [language for language in languages if language not in files]
         if missing:
-            raise ValueError(f"--{option} gives no file for {', '.join(missing)} (it has {', '.join(files)})")
-    elif "{lang}" in spec:
-        files = {language: spec.replace("{lang}", language) for language in languages}
-    elif len(languages) == 1:
-        files = {languages[0]: spec}
+            raise InputError(f"--{option} gives no file for {', '.join(missing)} (it has {', '.join(files)})")
+    elif len(spec) == 1 and "{lang}" in spec[0]:
+        files = {language: spec[0].replace("{lang}", language) for language in languages}
+    elif len(spec) == 1 and len(languages) == 1:
+        files = {languages[0]: spec[0]}
     else:
-        raise ValueError(
-            f"--{option} names one file, but {len(languages)} languages need data ({', '.join(languages)}): "
-            "give a template with {lang} (e.g. data/dev-{lang}.tsv) or lang=path entries"
+        raise InputError(
+            f"--{option} names {len(spec)} file(s) for {len(languages)} language(s) ({', '.join(languages)}): "
+            "give one file, a template with {lang} (e.g. data/dev-{lang}.tsv) or lang=path entries"
         )
     files = {language: files[language] for language in languages}
     for language, path in files.items():
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"--{option}: the {language} file {path} does not exist")
+            raise InputError(f"--{option}: the {language} file {path} does not exist")
     return files
+
+
+class InvalidItems:
+    """The malformed items of one file: an `InputError` at the first one, or with `skip` (--skip_invalid)
+    skipped and counted; `report` then logs read = used + skipped, with the first few reasons."""
+
+    def __init__(self, path, skip):
+        self.path, self.skip, self.problems = path, skip, []
+
+    def add(self, where, problem):
+        if not self.skip:
+            raise InputError(f"{self.path}:{where}: {problem} (fix it, or pass --skip_invalid to skip such items)")
+        self.problems.append(f"{where}: {problem}")
+
+    def report(self, used, unit="items"):
+        if self.problems:
+            logger.warning(
+                f"{self.path}: read {used + len(self.problems)} {unit}, used {used}, skipped "
+                f"{len(self.problems)} invalid (--skip_invalid), e.g. " + "; ".join(self.problems[:3])
+            )
+        if used == 0:
+            raise InputError(f"{self.path} holds no valid {unit}")
 
 
 def parse_rows(spec, option):
@@ -345,7 +405,7 @@ def parse_rows(spec, option):
     except ValueError:
         bounds = None
     if not colon or bounds is None or any(bound is not None and bound < 0 for bound in bounds):
-        raise ValueError(f"--{option} must be START:END with non-negative integers, e.g. :2000 or 2000:, got {spec!r}")
+        raise InputError(f"--{option} must be START:END with non-negative integers, e.g. :2000 or 2000:, got {spec!r}")
     return slice(*bounds)
 
 
@@ -355,7 +415,7 @@ def select_rows(dataset, spec, option, source):
         return dataset
     indices = range(*rows.indices(len(dataset)))
     if len(indices) == 0:
-        raise ValueError(f"--{option} {spec} selects no row of {source}, which has {len(dataset)} rows")
+        raise InputError(f"--{option} {spec} selects no row of {source}, which has {len(dataset)} rows")
     return dataset.select(indices)
 
 
@@ -374,7 +434,7 @@ def load_hub_split(hub_split, cache_dir=None):
     try:
         dataset = datasets.load_dataset(hub_split.path, hub_split.name, split=hub_split.split, cache_dir=cache_dir)
     except Exception as error:
-        raise RuntimeError(
+        raise InputError(
             f"cannot load {hub_split.path} ({hub_split.name}, split {hub_split.split}) from the Hub: {error}. "
             "Offline, pass local files with --train_file / --eval_files instead."
         ) from error
@@ -392,12 +452,17 @@ class DataSource:
     dataset_name: str | None
     rows: str | None
 
+    def describe(self, language):
+        """Where `language`'s data are read: its file, or the Hub dataset."""
+        return self.files[language] if self.files is not None else f"{self.dataset_name} ({language})"
+
     def load(self, language, read_file, read_hub, apply_rows=True):
         """`language`'s data: `read_file(path, language)` or `read_hub(dataset_name, language, purpose)`."""
+        source = self.describe(language)
         if self.files is not None:
-            source, dataset = self.files[language], read_file(self.files[language], language)
+            dataset = read_file(self.files[language], language)
         else:
-            source, dataset = f"{self.dataset_name} ({language})", read_hub(self.dataset_name, language, self.purpose)
+            dataset = read_hub(self.dataset_name, language, self.purpose)
         if apply_rows:
             dataset = select_rows(dataset, self.rows, f"{self.purpose}_rows", source)
         logger.info(f"{self.purpose} data for {language}: {len(dataset)} rows of {source}")
@@ -420,11 +485,15 @@ def load_training_set(xl_args, language, read_file, read_hub, english_fields, ke
 
 
 def load_tokenizer(model_args):
-    return AutoTokenizer.from_pretrained(
-        model_args.tokenizer_name or model_args.model_name_or_path,
-        cache_dir=model_args.cache_dir,
-        trust_remote_code=model_args.trust_remote_code,
-    )
+    """The tokenizer, loaded first: a model path or Hub id that cannot be read fails here, in one line."""
+    name = model_args.tokenizer_name or model_args.model_name_or_path
+    try:
+        return AutoTokenizer.from_pretrained(
+            name, cache_dir=model_args.cache_dir, trust_remote_code=model_args.trust_remote_code
+        )
+    except OSError as error:
+        option = "--tokenizer_name" if model_args.tokenizer_name else "--model_name_or_path"
+        raise InputError(f"{option} {name}: cannot load a tokenizer: {error}") from error
 
 
 def load_model(model_args, auto_class, lora_task_type, seed, **config_overrides):
@@ -452,7 +521,7 @@ def load_model(model_args, auto_class, lora_task_type, seed, **config_overrides)
             r=model_args.lora_r,
             lora_alpha=model_args.lora_alpha,
             lora_dropout=model_args.lora_dropout,
-            target_modules=comma_separated(model_args.lora_target_modules),
+            target_modules=model_args.lora_target_modules,
             # A sequence classifier reads BERT's pooler: train it as full fine-tuning does (some encoders,
             # e.g. multilingual-e5, ship none, and a frozen random pooler would blur the [CLS] state).
             modules_to_save=["pooler"] if lora_task_type == "SEQ_CLS" else None,
@@ -479,7 +548,7 @@ def code_switch(translated, english, english_fields, key=None):
     """
     if key is None:
         if len(english) != len(translated):
-            raise ValueError(
+            raise InputError(
                 f"code-switching pairs rows by position, but the translated data have {len(translated)} rows "
                 f"and the English data {len(english)}: they must be parallel"
             )
@@ -488,7 +557,7 @@ def code_switch(translated, english, english_fields, key=None):
         english_by_key = {}
         for item in english:
             if item[key] in english_by_key:
-                raise ValueError(
+                raise InputError(
                     f"code-switching pairs items by {key!r}, but the English data repeat {key} {item[key]!r}"
                 )
             english_by_key[item[key]] = item
@@ -541,8 +610,15 @@ class GroupedBatchSampler(torch.utils.data.Sampler):
 
 
 class CrossLingualTrainer(Trainer):
-    """A `Trainer` whose training batches keep code-switched variants with their original item:
-    when the training set has a `CODE_SWITCH_GROUP` column, batches are drawn by `GroupedBatchSampler`."""
+    """A `Trainer` whose training batches keep code-switched variants with their original item (when the
+    training set has a `CODE_SWITCH_GROUP` column, batches are drawn by `GroupedBatchSampler`), and whose
+    evaluation keeps the rows in order."""
+
+    def _get_eval_sampler(self, eval_dataset):
+        # Predictions are paired with their rows by position (QA features, POS windows): evaluation data are
+        # never reordered (transformers' group_by_length strategy would sort them by length, in evaluation too).
+        # (Several processes: None, as Trainer does, lets accelerate shard them in order.)
+        return torch.utils.data.SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def get_train_dataloader(self):
         if self.train_dataset is None or CODE_SWITCH_GROUP not in getattr(self.train_dataset, "column_names", ()):

@@ -20,6 +20,7 @@ from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from tqdm.auto import tqdm
 
+from weam.metrics.aer.alignment_error_rate import alignment_error_rate  # noqa: F401 (one implementation, re-exported)
 from weam.words import encode_words
 
 logger = logging.getLogger(__name__)
@@ -279,28 +280,6 @@ def _symmetrize_pair(forward, reverse, method):
             if unaligned:
                 add(i, j)
     return sorted(alignment)
-
-
-def alignment_error_rate(predicted, gold):
-    """Precision, recall and AER (Och & Ney 2003) over the whole corpus, as fractions in [0, 1].
-
-    precision = |A∩P| / |A|, recall = |A∩S| / |S|, AER = 1 - (|A∩S| + |A∩P|) / (|A| + |S|),
-    for predicted links A and gold `(sure S, possible P)` pairs from `read_talp`.
-    """
-    if len(predicted) != len(gold):
-        raise ValueError(f"{len(predicted)} predicted alignments but {len(gold)} gold ones")
-    n_predicted = n_sure = hits_sure = hits_possible = 0
-    for links, (sure, possible) in zip(predicted, gold):
-        links = set(links)
-        n_predicted += len(links)
-        n_sure += len(sure)
-        hits_sure += len(links & sure)
-        hits_possible += len(links & possible)
-    return {
-        "precision": hits_possible / n_predicted if n_predicted else 0.0,
-        "recall": hits_sure / n_sure if n_sure else 0.0,
-        "aer": 1 - (hits_sure + hits_possible) / (n_predicted + n_sure),
-    }
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
-"""Evaluation metrics, computed locally (no `evaluate.load`): XNLI accuracy and extractive-QA EM/F1.
+"""Extractive-QA exact match and F1 exactly as the official scripts compute them (no `evaluate` needed here).
 
-QA scores follow the official scripts exactly:
 * SQuAD v1.1 (`evaluate-v1.1.py`, also what XTREME uses for XQuAD and TyDiQA-GoldP): lowercase, drop ASCII
   punctuation, drop the English articles, split on whitespace.
 * MLQA (`mlqa_evaluation_v1.py`): lowercase, drop every Unicode punctuation character, drop the articles of
@@ -20,15 +19,14 @@ UNICODE_PUNCTUATION = {chr(i) for i in range(sys.maxunicode) if unicodedata.cate
 )
 ASCII_PUNCTUATION = set(string.punctuation)
 
-# MLQA's article patterns, verbatim; a language mapped to None has no articles to remove.
+# MLQA's article patterns, verbatim, one per MLQA language; a language mapped to None has no articles to remove.
 MLQA_ARTICLES = {
+    "ar": "\\sال^|ال",  # removes every "ال", also inside words: the official script does so
+    "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
     "en": r"\b(a|an|the)\b",
     "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
     "hi": None,
     "vi": r"\b(của|là|cái|chiếc|những)\b",
-    "de": r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b",
-    # Removes every "ال", also inside words: the official script does so.
-    "ar": "\\sال^|ال",
     "zh": None,
 }
 MLQA_LANGUAGES = tuple(MLQA_ARTICLES)
@@ -36,15 +34,6 @@ MLQA_CHARACTER_SEGMENTED_LANGUAGES = ("zh",)
 HAN_CHARACTER = re.compile(r"[\u4e00-\u9fa5]")
 
 ANSWER_NORMALIZATIONS = ("squad", "mlqa")
-
-
-def accuracy(predictions, labels):
-    """Percentage of predictions equal to their label."""
-    if len(predictions) != len(labels):
-        raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
-    if len(labels) == 0:
-        raise ValueError("accuracy of an empty evaluation set is undefined")
-    return 100.0 * sum(int(p == y) for p, y in zip(predictions, labels)) / len(labels)
 
 
 def normalize_answer_squad(text):
@@ -70,11 +59,7 @@ def mixed_segmentation(text):
 
 def normalize_answer_mlqa(text, language):
     """MLQA: lowercase, drop Unicode punctuation and `language`'s articles, tokenize, join tokens by spaces."""
-    if language not in MLQA_ARTICLES:
-        raise ValueError(
-            f"MLQA's answer normalization is defined for {', '.join(MLQA_LANGUAGES)}, not {language!r}; "
-            "score other languages with SQuAD's normalization (answer_normalization='squad')"
-        )
+    check_mlqa_language(language)
     text = "".join(ch for ch in text.lower() if ch not in UNICODE_PUNCTUATION)
     if MLQA_ARTICLES[language] is not None:
         text = re.sub(MLQA_ARTICLES[language], " ", text)
@@ -82,12 +67,20 @@ def normalize_answer_mlqa(text, language):
     return " ".join(token for token in tokens if token.strip())
 
 
-def normalizer(normalization, language):
-    """The answer normalization function `text -> str` of one scheme and answer language."""
+def check_mlqa_language(language):
+    if language not in MLQA_ARTICLES:
+        raise ValueError(
+            f"MLQA's answer normalization is defined for {', '.join(MLQA_LANGUAGES)}, not {language!r}; "
+            "score other languages with SQuAD's normalization (answer_normalization='squad')"
+        )
+
+
+def normalizer(normalization, language=None):
+    """The answer normalization `text -> str` of one scheme ("squad" or "mlqa") and answer language."""
     if normalization == "squad":
         return normalize_answer_squad
     if normalization == "mlqa":
-        normalize_answer_mlqa("", language)  # fail now, not at the first answer, on an unknown language
+        check_mlqa_language(language)  # fail now, not at the first answer
         return lambda text: normalize_answer_mlqa(text, language)
     raise ValueError(f"answer normalization must be one of {ANSWER_NORMALIZATIONS}, got {normalization!r}")
 
@@ -108,22 +101,20 @@ def f1_score(prediction, truth, normalize):
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_scores(predictions, references, normalization="squad"):
-    """Exact match and F1 in percent, each question scored against its best-matching gold answer.
+def answer_scores(predictions, gold_answers, normalize):
+    """Exact match and F1 in percent, each prediction scored against its best-matching gold answer.
 
     Args:
         predictions: predicted answer texts.
-        references: one dict per prediction, `{"answers": [gold texts], "language": answer language}`
-            (`language` is only read by the MLQA normalization).
-        normalization: `"squad"` or `"mlqa"`.
+        gold_answers: one list of gold answer texts per prediction.
+        normalize: see `normalizer`.
     """
-    if len(predictions) != len(references):
-        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-    if len(references) == 0:
+    if len(predictions) != len(gold_answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(gold_answers)} references")
+    if len(gold_answers) == 0:
         raise ValueError("QA scores of an empty evaluation set are undefined")
     exact_match = f1 = 0.0
-    for prediction, reference in zip(predictions, references):
-        normalize = normalizer(normalization, reference.get("language"))
-        exact_match += max(exact_match_score(prediction, truth, normalize) for truth in reference["answers"])
-        f1 += max(f1_score(prediction, truth, normalize) for truth in reference["answers"])
-    return {"exact_match": 100.0 * exact_match / len(references), "f1": 100.0 * f1 / len(references)}
+    for prediction, truths in zip(predictions, gold_answers):
+        exact_match += max(exact_match_score(prediction, truth, normalize) for truth in truths)
+        f1 += max(f1_score(prediction, truth, normalize) for truth in truths)
+    return {"exact_match": 100.0 * exact_match / len(gold_answers), "f1": 100.0 * f1 / len(gold_answers)}
