@@ -11,11 +11,15 @@ from transformers import AutoTokenizer
 from modeling_weam import WeamForPreTraining, WeamModel, save_as_bert
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="A WEAM folder or Hub id (from run_pretrain.py).")
     parser.add_argument("--output", required=True, help="Folder for the plain BERT checkpoint and tokenizer.")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_command_line(argv)
     try:
         model = WeamForPreTraining.from_pretrained(args.model)
     except (OSError, ValueError):  # an encoder saved without its pre-training heads

@@ -186,13 +186,25 @@ class PretrainingArguments(TrainingArguments):
     )
 
 
-def parse_arguments(argv):
+def parse_command_line(argv):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     parser = HfArgumentParser((ModelArguments, DataArguments, AlignmentArguments, PretrainingArguments),
                               description=__doc__)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         load = parser.parse_json_file if argv[0].endswith(".json") else parser.parse_yaml_file
-        return load(os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(argv)
+        model_args, data_args, alignment_args, training_args = load(os.path.abspath(argv[0]))
+    else:
+        model_args, data_args, alignment_args, training_args = parser.parse_args_into_dataclasses(argv)
+    if model_args.objective not in OBJECTIVES:  # a JSON/YAML file bypasses the parser's choices
+        raise SystemExit(f"--objective must be one of {', '.join(OBJECTIVES)}, got {model_args.objective!r}")
+    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
+        raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
+    for spec in data_args.train_data:
+        try:
+            CorpusSpec.parse(spec)
+        except ParallelDataError as error:
+            raise SystemExit(f"error: {error}") from None
+    return model_args, data_args, alignment_args, training_args
 
 
 def build_model(model_args, tokenizer, cross_lingual_weight):
@@ -310,19 +322,15 @@ def build_alignment_tools(args, tokenizer, model, objective, seed, output_dir):
 
 
 def main(argv=None):
-    model_args, data_args, alignment_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    model_args, data_args, alignment_args, training_args = parse_command_line(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
-    if model_args.objective not in OBJECTIVES:
-        raise SystemExit(f"--objective must be one of {', '.join(OBJECTIVES)}, got {model_args.objective!r}")
     default_weight, default_masking, unit = OBJECTIVES[model_args.objective]
     cross_lingual_weight = default_weight
     if model_args.cross_lingual_weight is not None and model_args.objective == "weam":
         cross_lingual_weight = model_args.cross_lingual_weight
-    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
-        raise SystemExit("--sampling_weights needs one weight per --train_data corpus")
     set_seed(training_args.seed)
 
     # The demo's tokenizer is mBERT's restricted to the sample's pieces (see data/sample/make_demo_tokenizer.py).

@@ -261,18 +261,25 @@ def check_unique_ids(examples, source):
         raise ValueError(f"{source}: question ids must be unique to score predictions; repeated: {repeated[:5]}")
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, qa_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, QaArguments, TrainingArguments), __doc__, argv
     )
-    setup_logging(training_args)
     check_arguments(xl_args, training_args)
-    normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
+    qa_args.answer_normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
         HUB_NAMES.get(xl_args.dataset_name), "mlqa"
     )
     if training_args.do_eval:
         for language in xl_args.eval_languages:
-            metrics.normalizer(normalization, language)  # an unknown language fails now, not after fine-tuning
+            metrics.normalizer(qa_args.answer_normalization, language)  # an unknown language fails now
+    return model_args, xl_args, qa_args, training_args
+
+
+def main(argv=None):
+    model_args, xl_args, qa_args, training_args = parse_command_line(argv)
+    setup_logging(training_args)
+    normalization = qa_args.answer_normalization
     tokenizer = load_tokenizer(model_args)
     if not tokenizer.is_fast:
         raise ValueError(

@@ -115,12 +115,18 @@ def compute_accuracy(eval_prediction):
     return {"accuracy": metrics.accuracy(np.argmax(logits, axis=1).tolist(), eval_prediction.label_ids.tolist())}
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, xnli_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, XnliArguments, TrainingArguments), __doc__, argv
     )
-    setup_logging(training_args)
     check_arguments(xl_args, training_args)
+    return model_args, xl_args, xnli_args, training_args
+
+
+def main(argv=None):
+    model_args, xl_args, xnli_args, training_args = parse_command_line(argv)
+    setup_logging(training_args)
     tokenizer = load_tokenizer(model_args)
 
     def read_hub(dataset_name, language, purpose):

@@ -445,8 +445,13 @@ def plot(scores, path):
     figure.savefig(path, dpi=110)
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
     (args,) = HfArgumentParser(StudyArguments, description=__doc__).parse_args_into_dataclasses(argv)
+    return args
+
+
+def main(argv=None):
+    args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     if not (SHARED / "data").is_dir():
