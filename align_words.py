@@ -45,7 +45,8 @@ def positive_int(text):
     return value
 
 
-def parse_args(argv=None):
+def parse_command_line(argv=None):
+    """The parser (for later errors) and the arguments, checked before any file is read."""
     parser = argparse.ArgumentParser(
         description="Align the words of parallel sentences; writes one Pharaoh line (0-based i-j links) per pair.",
         epilog=SPEED_NOTE, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -166,7 +167,7 @@ def read_input(args, pretokenized):
 
 
 def main(argv=None):
-    parser, args = parse_args(argv)
+    parser, args = parse_command_line(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # shows eflomal's and the batches' progress
     if args.merge:
         try:

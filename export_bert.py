@@ -24,11 +24,15 @@ def load_pretraining_model(folder):
     return model
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="A WEAM folder or Hub id (from run_pretrain.py).")
     parser.add_argument("--output", required=True, help="Folder for the plain BERT checkpoint and tokenizer.")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_command_line(argv)
     save_as_bert(load_pretraining_model(args.model), args.output)
     AutoTokenizer.from_pretrained(args.model).save_pretrained(args.output)
     print(f"Wrote {args.output}: load it with BertModel/BertForMaskedLM.from_pretrained({args.output!r})")

@@ -281,7 +281,8 @@ def write_report(report, output_dir):
 # ----------------------------------------------------------------------------------------------
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The parser (for later errors) and the arguments, checked before any model or file is read."""
     parser = HfArgumentParser(
         AlignmentEvalArguments, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -289,6 +290,11 @@ def main(argv=None):
         (args,) = parser.parse_args_into_dataclasses(argv)
     except ValueError as error:  # the checks of AlignmentEvalArguments
         parser.error(str(error))
+    return parser, args
+
+
+def main(argv=None):
+    parser, args = parse_command_line(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scores, panels = {}, []
     try:

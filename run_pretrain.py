@@ -313,6 +313,8 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
         problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy, or hold pairs out")
     if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
         problems.append("--sampling_weights needs one weight per --train_data corpus")
+    if data_args.streaming and training_args.max_steps <= 0:
+        problems.append("--streaming needs --max_steps (a stream has no length to count epochs by)")
     if problems:
         raise SystemExit("error: " + "\nerror: ".join(problems))
 
@@ -326,6 +328,19 @@ def check_processes(training_args):
             "would train its own copy into the same --output_dir. On CPUs add --use_cpu (e.g. `torchrun "
             f"--nproc_per_node {processes} run_pretrain.py ... --use_cpu`)."
         )
+
+
+def parse_command_line(argv):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded.
+    Returns (model, data, alignment, training arguments, the objective, the names of the arguments given)."""
+    model_args, data_args, alignment_args, training_args, objective, given = parse_arguments(argv)
+    check_arguments(objective, given, model_args, data_args, alignment_args, training_args)
+    for spec in data_args.train_data:
+        try:
+            CorpusSpec.parse(spec)
+        except ParallelDataError as error:
+            raise SystemExit(f"error: {error}") from None
+    return model_args, data_args, alignment_args, training_args, objective, given
 
 
 def run_settings(objective, given, model_args, data_args, alignment_args, training_args):
@@ -501,19 +516,16 @@ def build_alignment_tools(args, tokenizer, model, seed, output_dir):
 
 
 def main(argv=None):
-    model_args, data_args, alignment_args, training_args, objective, given = parse_arguments(
+    model_args, data_args, alignment_args, training_args, objective, given = parse_command_line(
         sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
-    check_arguments(objective, given, model_args, data_args, alignment_args, training_args)
     check_processes(training_args)
     if data_args.validation_pairs == 0:
         training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
     if data_args.streaming:
-        if training_args.max_steps <= 0:
-            raise SystemExit("error: --streaming needs --max_steps (a stream has no length to count epochs by)")
         # A stream's batches differ in shape: each process reads its own share instead of being sent slices.
         training_args.accelerator_config.dispatch_batches = False
     set_seed(training_args.seed)

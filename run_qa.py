@@ -308,21 +308,28 @@ def drop_long_questions(examples, tokenizer, max_seq_length, doc_stride, source,
     return examples.select(sorted(set(range(len(examples))) - set(too_long)))
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, qa_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, QaArguments, TrainingArguments), __doc__, argv
     )
-    setup_logging(training_args)
     check_arguments(xl_args, training_args)
-    normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
+    qa_args.answer_normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
         HUB_NAMES.get(xl_args.dataset_name), "mlqa"
     )
-    if training_args.do_eval and normalization == "mlqa":
+    if training_args.do_eval and qa_args.answer_normalization == "mlqa":
         for language in xl_args.eval_languages:
             try:  # an unknown language fails now, not after fine-tuning
                 check_mlqa_language(language)
             except ValueError as error:
                 raise InputError(f"--eval_languages {language}: {error}") from None
+    return model_args, xl_args, qa_args, training_args
+
+
+def main(argv=None):
+    model_args, xl_args, qa_args, training_args = parse_command_line(argv)
+    setup_logging(training_args)
+    normalization = qa_args.answer_normalization
     tokenizer = load_tokenizer(model_args)
     if not tokenizer.is_fast:
         raise InputError(

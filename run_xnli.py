@@ -115,12 +115,18 @@ def read_xnli_hub(dataset_name, language, purpose, eval_split, cache_dir):
     return load_hub_split(HubSplit("facebook/xnli", language, split), cache_dir).cast(XNLI_FEATURES)
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, xnli_args, training_args = parse_arguments(
         (ModelArguments, CrossLingualArguments, XnliArguments, TrainingArguments), __doc__, argv
     )
-    setup_logging(training_args)
     check_arguments(xl_args, training_args)
+    return model_args, xl_args, xnli_args, training_args
+
+
+def main(argv=None):
+    model_args, xl_args, xnli_args, training_args = parse_command_line(argv)
+    setup_logging(training_args)
     tokenizer = load_tokenizer(model_args)
     accuracy = metrics.load("accuracy", "xnli")
     read_file = functools.partial(read_xnli_tsv, skip_invalid=xl_args.skip_invalid)

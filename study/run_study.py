@@ -450,12 +450,17 @@ def plot(scores, path):
     figure.savefig(path, dpi=110)
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
     (args,) = HfArgumentParser(StudyArguments, description=__doc__,
                                formatter_class=HelpFormatter).parse_args_into_dataclasses(argv)
     unknown = [name for name in args.objectives.split(",") if name not in OBJECTIVES]
     if unknown:
         sys.exit(f"error: --objectives: unknown {', '.join(unknown)}; choose from {', '.join(OBJECTIVES)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     if not (SHARED / "data").is_dir():
