@@ -189,7 +189,7 @@ def test_commands_are_expanded_as_the_shell_does(tmp_path):
         ("doc.md:8 (called from line 10)", ["accelerate", "launch", "--num_processes", "4", "run_pretrain.py",
                                             "--model_name_or_path", "bert-base-multilingual-cased",
                                             "--output_dir", "runs/first"]),
-        *[(f"doc.md:12", ["python", "run_xnli.py", "--model_name_or_path", "bert-base-multilingual-cased",
+        *[("doc.md:12", ["python", "run_xnli.py", "--model_name_or_path", "bert-base-multilingual-cased",
                           "--output_dir", f"out {seed}", "--train_data", "en-fr=o:en-fr@train[:100]"])
           for seed in (1, 2)],
         ("doc.md:15", ["python", "-m", "pytest"]),
