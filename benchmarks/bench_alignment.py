@@ -1,6 +1,6 @@
 """AER and speed of the aligners of weam/word_alignment.py on the gold sets of ../shared/data/alignment-gold.
 
-    python benchmarks/bench_alignment.py --json benchmarks/results/alignment.json
+    python benchmarks/bench_alignment.py        # writes benchmarks/results/alignment.json
 
 Gold sets (pre-tokenized on spaces; the Japanese of ja-en is segmented into words):
   de-en  508 Europarl pairs (Vilar et al.)   en-fr  447 Hansards pairs   ja-en  582 KFTT pairs
@@ -74,7 +74,8 @@ def main():
                         help="matching methods of the neural aligner alone")
     parser.add_argument("--simalign_pairs", type=int, default=50, help="de-en pairs aligned by SimAlign (slow; 0: none)")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "alignment.json"),
+                        help="write the figures here")
     args = parser.parse_args()
 
     if not os.path.isdir(args.model):
@@ -141,9 +142,8 @@ def main():
     print("mean AER over", ", ".join(args.pairs), results["symmetrization_mean_aer"], flush=True)
     results["load_average_end"] = os.getloadavg()[0]
     results["seconds"] = round(time.perf_counter() - started, 1)
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(results, file, indent=2, ensure_ascii=False)
+    with open(args.json, "w") as file:
+        json.dump(results, file, indent=2, ensure_ascii=False)
 
 
 if __name__ == "__main__":
