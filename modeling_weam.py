@@ -1,4 +1,4 @@
-"""WEAM: Word-Exchange Aligning Model, and PPA, as `transformers` pre-training models that travel to the Hub as remote code.
+"""WEAM (Word-Exchange Aligning Model) and PPA as `transformers` pre-training models, Hub remote code.
 
 The encoder is BERT itself (weights named `bert.*`, so any BERT-family checkpoint loads, and the
 trained encoder loads back into stock BERT heads). What WEAM adds is a pre-training objective:
@@ -55,16 +55,16 @@ ALIGNMENT_PAD = -1
 WEAM_SETTINGS = frozenset(f.name for f in fields(WeamConfig)) - frozenset(f.name for f in fields(BertConfig))
 
 
-def head_sums(loss_sum, loss_count, logits, labels):
+def head_sums(loss_sum, loss_count, logits, labels, count_correct):
     """What a prediction head reports of one batch, as sums that add up over micro-batches and processes:
-    `loss_sum` and `loss_count` (its loss term is Σ loss_sum / Σ loss_count), `predictions` and `correct`
-    (its accuracy is Σ correct / Σ predictions)."""
-    return {
-        "loss_sum": loss_sum.detach(),
-        "loss_count": torch.as_tensor(loss_count, device=logits.device),
-        "predictions": torch.as_tensor(labels.numel(), device=logits.device),
-        "correct": (logits.detach().argmax(-1) == labels).sum(),
-    }
+    `loss_sum` and `loss_count` (its loss term is Σ loss_sum / Σ loss_count) and, with `count_correct`,
+    `predictions` and `correct` (its accuracy is Σ correct / Σ predictions). Counting correct predictions
+    is a pass over the logits: evaluation does it, training steps skip it."""
+    sums = {"loss_sum": loss_sum.detach(), "loss_count": torch.as_tensor(loss_count, device=logits.device)}
+    if count_correct:
+        sums["predictions"] = torch.as_tensor(labels.numel(), device=logits.device)
+        sums["correct"] = (logits.detach().argmax(-1) == labels).sum()
+    return sums
 
 
 @dataclass
@@ -250,7 +250,7 @@ class WeamForPreTraining(MaskedPreTrainingModel):
         num_masked = masked_positions.numel()
         denominator = num_items_in_batch if num_items_in_batch is not None else max(num_masked, 1)
         mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
-        sums = {"mlm": head_sums(mlm_sum, num_masked, mlm_logits, mlm_labels)}
+        sums = {"mlm": head_sums(mlm_sum, num_masked, mlm_logits, mlm_labels, count_correct=not self.training)}
         loss_sum = mlm_sum
 
         cross_lingual_loss = cross_lingual_logits = cross_lingual_labels = None
@@ -276,7 +276,8 @@ class WeamForPreTraining(MaskedPreTrainingModel):
             cross_lingual_logits = self.cross_lingual_head(self.cross_lingual_transform(partner_states))
             cross_lingual_sum = F.cross_entropy(cross_lingual_logits, cross_lingual_labels, reduction="sum")
             # per masked token, like L_mp (see WeamConfig.unaligned_tokens)
-            sums["cross_lingual"] = head_sums(cross_lingual_sum, num_masked, cross_lingual_logits, cross_lingual_labels)
+            sums["cross_lingual"] = head_sums(cross_lingual_sum, num_masked, cross_lingual_logits,
+                                              cross_lingual_labels, count_correct=not self.training)
             loss_sum = loss_sum + self.config.cross_lingual_weight * cross_lingual_sum
             cross_lingual_loss = cross_lingual_sum.detach() / denominator
 
@@ -339,7 +340,7 @@ class MomentumQueue(nn.Module):
 
 
 def info_nce(queries, positive_keys, queue_keys, queue_mask, temperature):
-    """InfoNCE with the positive in column 0: −log exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ exp(q·k⁻/τ)), per query;
+    """InfoNCE with the positive in column 0, per query: −log exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ exp(q·k⁻/τ));
     and the logits (positive, then the queue's slots; −inf where a slot holds no real key)."""
     positive = (queries * positive_keys).sum(dim=1, keepdim=True)
     negative = queries @ queue_keys.T
@@ -444,8 +445,9 @@ class PpaForPreTraining(MaskedPreTrainingModel):
             self.step_keys = []
         self.momentum_update()
 
-    def _embed(self, encoder, projection, input_ids, attention_mask):
-        cls_state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, 0]
+    def _embed(self, encoder, projection, attention_mask, **inputs):
+        """z of each sentence: the L2-normalized projection of its L2-normalized final [CLS] state."""
+        cls_state = encoder(attention_mask=attention_mask, **inputs).last_hidden_state[:, 0]
         return F.normalize(projection(F.normalize(cls_state, dim=1)), dim=1)
 
     def forward(
@@ -475,17 +477,23 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         In training mode the keys are kept for `after_optimizer_step`; the queue and the key encoder do not
         change here.
         """
-        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                           **kwargs).last_hidden_state
+        # One lookup for both passes through the query encoder: one gradient of the vocabulary-sized embedding
+        # matrix to fill and add, not two.
+        pair_embeds, query_embeds = self.bert.embeddings.word_embeddings(
+            torch.cat([input_ids.flatten(), query_input_ids.flatten()])
+        ).split([input_ids.numel(), query_input_ids.numel()])
+        hidden = self.bert(inputs_embeds=pair_embeds.view(*input_ids.shape, -1), attention_mask=attention_mask,
+                           token_type_ids=token_type_ids, **kwargs).last_hidden_state
         mlm_logits, mlm_labels, _ = masked_predictions(self.cls, hidden, labels)
         mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
         mlm_denominator = num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1)
 
         if not self.queue.key_encoder_ready.item():
             self.momentum_update()  # a new key encoder starts as a copy of the query encoder
-        queries = self._embed(self.bert, self.projection, query_input_ids, query_attention_mask)
+        queries = self._embed(self.bert, self.projection, query_attention_mask,
+                              inputs_embeds=query_embeds.view(*query_input_ids.shape, -1))
         with torch.no_grad():
-            keys = self._embed(self.key_bert, self.key_projection, key_input_ids, key_attention_mask)
+            keys = self._embed(self.key_bert, self.key_projection, key_attention_mask, input_ids=key_input_ids)
         per_pair, contrastive_logits = info_nce(queries, keys, self.queue.keys, self.queue.negatives_mask(),
                                                 self.config.ppa_temperature)
         contrastive_sum = per_pair.sum()
@@ -497,10 +505,10 @@ class PpaForPreTraining(MaskedPreTrainingModel):
             mlm_loss=mlm_sum.detach() / mlm_denominator,
             contrastive_loss=contrastive_sum.detach() / pairs_denominator,
             head_sums={
-                "mlm": head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels),
+                "mlm": head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels, count_correct=not self.training),
                 # accuracy: the share of queries that rank their own key above every negative
                 "contrastive": head_sums(contrastive_sum, len(per_pair), contrastive_logits,
-                                         torch.zeros_like(per_pair, dtype=torch.long)),
+                                         torch.zeros_like(per_pair, dtype=torch.long), count_correct=not self.training),
             },
             mlm_logits=mlm_logits,
             mlm_labels=mlm_labels,

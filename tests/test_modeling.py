@@ -235,7 +235,8 @@ def test_every_auto_class_loads_a_saved_folder_in_a_fresh_process(tmp_path):
         for trust in (True, False):
             name, module, same_weights = report[f"{auto_class}-{trust}"]
             remote = trust and auto_class == "AutoModelForPreTraining"
-            assert name == (with_remote_code if trust else with_remote_code.replace("Weam", "Bert")), (auto_class, trust)
+            without_remote_code = with_remote_code.replace("Weam", "Bert")
+            assert name == (with_remote_code if trust else without_remote_code), (auto_class, trust)
             assert module.startswith("transformers_modules") == remote  # the folder's code, not this checkout's
             assert same_weights, (auto_class, trust)
             if auto_class in expected:

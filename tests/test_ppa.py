@@ -142,8 +142,8 @@ def test_forward_leaves_the_moco_state_to_the_optimizer_step():
     assert out.head_sums["contrastive"]["loss_count"] == 1
     out.loss.backward()
     with torch.no_grad():
-        keys = torch.cat([model._embed(model.key_bert, model.key_projection, batch["key_input_ids"],
-                                       batch["key_attention_mask"]) for batch in (first, second)])
+        keys = torch.cat([model._embed(model.key_bert, model.key_projection, batch["key_attention_mask"],
+                                       input_ids=batch["key_input_ids"]) for batch in (first, second)])
         for p in model.bert.parameters():  # stands for the optimizer step
             p.add_(0.1)
     model.after_optimizer_step()

@@ -65,7 +65,7 @@ def test_ppa_accumulation_equals_the_larger_batch(tmp_path):
     accumulated, accumulated_log = train(tmp_path / "acc", ppa_model(), examples, batch_size=4, accumulation=2)
     assert len(big_log) == len(accumulated_log) == 3
     for one, other in zip(big_log, accumulated_log):
-        for key in ("loss", "mlm_loss", "contrastive_loss", "contrastive_accuracy"):
+        for key in ("loss", "mlm_loss", "contrastive_loss"):
             assert other[key] == pytest.approx(one[key], rel=1e-5), (one["step"], key)
     assert big.model.queue.filled.item() == accumulated.model.queue.filled.item() == 12  # 24 keys, wrapped
     for name, value in big.model.state_dict().items():
@@ -81,7 +81,8 @@ def test_ppa_resume_continues_exactly_and_publishes_the_query_encoder(tmp_path):
         assert any(key.startswith("key_bert.") for key in checkpoint.keys())
         assert checkpoint.get_tensor("queue.filled").item() == 12
     with safe_open(str(tmp_path / "a" / "model.safetensors"), "pt") as published:
-        assert not any(key.startswith(("key_bert.", "key_projection.", "queue.", "projection.")) for key in published.keys())
+        moco_state = ("key_bert.", "key_projection.", "queue.", "projection.")
+        assert not any(key.startswith(moco_state) for key in published.keys())
     # a run stopped after step 3: its folder holds checkpoint-3 only
     shutil.copytree(tmp_path / "a" / "checkpoint-3", tmp_path / "b" / "checkpoint-3")
     _, resumed = train(tmp_path / "b", ppa_model(), examples, batch_size=8, max_steps=6, save_strategy="steps",
@@ -98,7 +99,7 @@ def test_logged_head_figures_add_up_to_the_loss(tmp_path):
     assert len(log) == 2
     for entry in log:
         assert entry["loss"] == pytest.approx(entry["mlm_loss"] + 0.5 * entry["cross_lingual_loss"], rel=1e-6)
-        assert 0 <= entry["mlm_accuracy"] <= 1 and 0 <= entry["cross_lingual_accuracy"] <= 1
+        assert "mlm_accuracy" not in entry  # counting correct predictions is left to evaluation
 
 
 def test_evaluation_pools_the_heads_over_the_whole_set(tmp_path):

@@ -208,7 +208,8 @@ def plot_word_pairs(panels, pairs, path, projection="tsne", seed=42, languages=(
 
 
 class AlignmentEvalCallback(TrainerCallback):
-    """Quick alignment figures at every evaluation of a `Trainer`, added to its metrics.
+    """Quick alignment figures at every evaluation of a `Trainer`, added to its metrics: a callback of any
+    `Trainer` (`callbacks=[...]`; `AlignmentTrainer(alignment_eval=...)` adds it), computed in `on_evaluate`.
 
     Adds, after the evaluation's prefix (`eval_`), as fractions like the trainer's accuracies:
       dict_p@1, dict_p@5   word translation of up to `max_items` held-out source words at layer `layer`

@@ -36,15 +36,14 @@ class OptimizerStepToModel(TrainerCallback):
 
 
 def head_figures(sums):
-    """`{HEAD_loss, HEAD_accuracy}` from added-up `head_sums`, keyed `HEAD/FIELD`. Each value is a tensor of
-    one sum per optimizer step (the figure is the mean of the steps' ratios) or a single sum."""
+    """`{HEAD_loss, HEAD_accuracy}` from added-up `head_sums`, keyed `HEAD/FIELD`."""
     figures = {}
     for key, value in sums.items():
         head, field = key.split("/")
         if field == "loss_sum":
-            figures[f"{head}_loss"] = (value / sums[f"{head}/loss_count"].clamp(min=1)).mean().item()
+            figures[f"{head}_loss"] = (value / sums[f"{head}/loss_count"].clamp(min=1)).item()
         elif field == "correct":
-            figures[f"{head}_accuracy"] = (value / sums[f"{head}/predictions"].clamp(min=1)).mean().item()
+            figures[f"{head}_accuracy"] = (value / sums[f"{head}/predictions"].clamp(min=1)).item()
     return figures
 
 
@@ -61,27 +60,42 @@ class AlignmentTrainer(Trainer):
             self.add_callback(EpochToCollator(self.data_collator))
         if alignment_eval is not None:
             self.add_callback(alignment_eval)
-        self._step_sums = []  # per optimizer step since the last training log: {"HEAD/FIELD": this process's sum}
+        self._step_sums = {}  # this optimizer step's head_sums on this process: {"HEAD/FIELD": sum}
+        self._figure_sums, self._figure_steps = {}, 0  # the steps' figures since the last training log
         self._eval_sums = {}
         self._pairs_in_step = None
         self._saving_checkpoint = False
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         """Starts an optimizer step: counts its pairs (all micro-batches and processes), for per-pair losses
-        (PPA's InfoNCE, the dictionary loss's shares), and opens its sums."""
+        (PPA's InfoNCE, the dictionary loss's shares)."""
+        self._close_step()
         batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)
         pairs = torch.tensor(sum(len(batch["input_ids"]) for batch in batch_samples), device=device)
         if self.args.average_tokens_across_devices and self.args.world_size > 1:
             pairs = self.accelerator.gather(pairs).sum()
         self._pairs_in_step = pairs
-        self._step_sums.append({})
         return batch_samples, num_items_in_batch
+
+    def _close_step(self):
+        """The finished step's figures from its sums over all micro-batches and processes."""
+        if self._step_sums:
+            for name, value in head_figures(self._reduced(self._step_sums)).items():
+                self._figure_sums[name] = self._figure_sums.get(name, 0.0) + value
+            self._figure_steps += 1
+            self._step_sums = {}
+
+    def _reduced(self, sums):
+        """`sums` added up over all processes (one collective)."""
+        keys = sorted(sums)
+        totals = self.accelerator.reduce(torch.stack([sums[key] for key in keys]), reduction="sum")
+        return dict(zip(keys, totals))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if model.training:
             inputs = {**inputs, "num_pairs_in_batch": self._pairs_in_step}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
-        sums = self._step_sums[-1] if model.training else self._eval_sums
+        sums = self._step_sums if model.training else self._eval_sums
         for head, values in outputs["head_sums"].items():
             for field, value in values.items():
                 self._add(sums, f"{head}/{field}", value)
@@ -97,8 +111,8 @@ class AlignmentTrainer(Trainer):
             self.args.average_tokens_across_devices and self.args.world_size > 1) else 1
         pairs = len(inputs["input_ids"])
         term = self.align_loss(self.accelerator.unwrap_model(self.model), self.state.global_step)
-        self._add(self._step_sums[-1], "align/loss_sum", term * pairs)
-        self._add(self._step_sums[-1], "align/loss_count", torch.tensor(pairs, device=term.device))
+        self._add(self._step_sums, "align/loss_sum", term * pairs)
+        self._add(self._step_sums, "align/loss_count", torch.tensor(pairs, device=term.device))
         return term * (pairs / self._pairs_in_step) * scale
 
     @staticmethod
@@ -107,12 +121,10 @@ class AlignmentTrainer(Trainer):
         sums[key] = sums[key] + value if key in sums else value
 
     def log(self, logs, *args, **kwargs):
-        if "loss" in logs and self._step_sums:  # the Trainer's training log: its `loss` covers these steps
-            keys = sorted(self._step_sums[0])
-            per_step = torch.stack([torch.stack([step[key] for key in keys]) for step in self._step_sums])
-            per_step = self.accelerator.reduce(per_step, reduction="sum")
-            logs.update(head_figures(dict(zip(keys, per_step.T))))
-            self._step_sums = []
+        if "loss" in logs:  # the Trainer's training log: its `loss` is the mean over the steps since the last one
+            self._close_step()
+            logs.update({name: value / self._figure_steps for name, value in self._figure_sums.items()})
+            self._figure_sums, self._figure_steps = {}, 0
         super().log(logs, *args, **kwargs)
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
@@ -120,9 +132,7 @@ class AlignmentTrainer(Trainer):
         self._eval_sums = {}
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
         if self._eval_sums:
-            keys = sorted(self._eval_sums)
-            totals = self.accelerator.reduce(torch.stack([self._eval_sums[key] for key in keys]), reduction="sum")
-            figures = head_figures(dict(zip(keys, totals)))
+            figures = head_figures(self._reduced(self._eval_sums))
             output.metrics.update({f"{metric_key_prefix}_{name}": value for name, value in figures.items()})
         return output
 
