@@ -369,6 +369,10 @@ def run_settings(objective, given, model_args, data_args, alignment_args, traini
     ]
     rows += [row(name.replace("_", " "), name) for name in objective.options]
     rows += [(name.replace("_", " "), value, f"paper ({objective.title})") for name, value in objective.collator.items()]
+    if objective.pair_length_limits:
+        fewest, most = objective.pair_length_limits
+        rows.append(("pairs kept", f">= {fewest} subwords a side, <= {most} in all (others dropped and counted)",
+                     f"paper ({objective.title})"))
     if objective.needs_alignment:
         aligner = data_args.aligner + (f" ({data_args.symmetrization})" if data_args.aligner == "eflomal" else
                                        f" ({model_card.public_name(data_args.aligner_model)}, layer "
@@ -437,9 +441,11 @@ def unknown_token_rate(dataset, tokenizer, examples=1000):
     return sum(token == tokenizer.unk_token_id for token in tokens) / max(len(tokens), 1)
 
 
-def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None):
+def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None,
+              pair_length_limits=None):
     """`run_alignments`: where the word links are saved and found again; with it (and no stream), the
-    processes of a launch align the corpora in shards together."""
+    processes of a launch align the corpora in shards together. `pair_length_limits`: the objective's
+    filter (see `weam.corpora.prepare_corpus`)."""
     aligner_options = {}
     if not needs_alignment:
         data_args.aligner = "none"
@@ -461,7 +467,7 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment,
             streaming=data_args.streaming, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
             first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
             aligner=data_args.aligner, aligner_options=aligner_options, unit="sentences" if sentences else "pairs",
-            alignment_stage=alignment_stage,
+            alignment_stage=alignment_stage, pair_length_limits=pair_length_limits,
         )
         if report is not None:
             logger.info(str(report))
@@ -555,6 +561,7 @@ def main(argv=None):
             train, evaluation, reports, languages = load_data(
                 data_args, tokenizer, objective.examples == "sentences", training_args.seed, model_args.cache_dir,
                 needs_alignment=objective.needs_alignment, run_alignments=run_alignments,
+                pair_length_limits=objective.pair_length_limits,
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None

@@ -485,3 +485,19 @@ def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path,
         assert two_processes["cross_lingual_loss"] > 0
         for key in ("loss", "mlm_loss", "cross_lingual_loss"):
             assert two_processes[key] == pytest.approx(one_process[key], rel=1e-5), key
+
+
+def test_pair_length_limits_drop_and_count_pairs_outside_whatever_skip_invalid_says(tmp_path):
+    """PPA's filter: pairs with fewer than N subwords on a side, or more than M in all, are dropped and counted."""
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    source = ["a b c d e", "a b", "a b c d e f g h"]
+    target = ["f g h i j", "c d e f g", "a b c d e f g h"]
+    lengths = [(len(tokenizer(s, add_special_tokens=False)["input_ids"]), len(tokenizer(t, add_special_tokens=False)["input_ids"]))
+               for s, t in zip(source, target)]
+    assert lengths == [(5, 5), (2, 5), (8, 8)]  # the hand count the limits below are set against
+    (tmp_path / "c.en").write_text("\n".join(source) + "\n")
+    (tmp_path / "c.de").write_text("\n".join(target) + "\n")
+    dataset, report = load_parallel_corpus(CorpusSpec.parse(f"en-de={tmp_path}/c.en,{tmp_path}/c.de"), tokenizer,
+                                           aligner="none", pair_length_limits=(3, 12))
+    assert len(dataset) == report.used == 1
+    assert dict(report.skipped) == {"fewer than 3 subwords on a side": 1, "more than 12 subwords in the pair": 1}

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import datasets
 
 from weam.word_alignment import align_words, parse_pharaoh, split_on_spaces, split_words
-from weam.words import WordTokens, encode_words
+from weam.words import WordTokens, encode_words, words_and_text
 
 logger = logging.getLogger(__name__)
 
@@ -562,8 +562,21 @@ def _word_links(batch, source_words, target_words, aligner, aligner_options, pre
     return word_links
 
 
+def _outside_length_limits(tokenizer, source_texts, target_texts, pair_length_limits):
+    """Per pair, why it is outside (fewest subwords on a side, most in the pair), or "" (counted, never an error)."""
+    fewest, most = pair_length_limits
+    source, target = (
+        [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] for texts in (source_texts, target_texts)
+    )
+    return [
+        f"fewer than {fewest} subwords on a side" if min(s, t) < fewest else
+        f"more than {most} subwords in the pair" if s + t > most else ""
+        for s, t in zip(source, target)
+    ]
+
+
 def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, pretokenized, aligner, aligner_options,
-                   skip_invalid, corpus_name):
+                   skip_invalid, corpus_name, pair_length_limits):
     split = split_on_spaces if pretokenized else split_words
     source_words = [split(text) for text in batch["source"]]
     target_words = [split(text) for text in batch["target"]]
@@ -582,6 +595,11 @@ def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, p
             report(k, "a side has no words after tokenization")
     # The text as written, unless it is given as space-separated words (`encode_words` then joins them).
     texts = {} if pretokenized else {"texts": batch["source"], "pair_texts": batch["target"]}
+    if pair_length_limits:  # an objective's filter (PPA's), not bad data: counted whatever --skip_invalid says
+        written = [[words_and_text(words, None if pretokenized else text)[0] for words, text in zip(side, batch[key])]
+                   for side, key in ((source_words, "source"), (target_words, "target"))]
+        outside = _outside_length_limits(tokenizer, *written, pair_length_limits)
+        problems = [problem or reason for problem, reason in zip(problems, outside)]
     options = dict(max_length=max_seq_length, return_special_tokens_mask=True, return_token_type_ids=True)
     if unit == "sentences":
         return _encode_sentences(tokenizer, source_words, target_words, texts, problems, batch["line"], options)
@@ -623,12 +641,15 @@ UNITS = ("pairs", "sentences")
 
 
 def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, unit="pairs", first_subword_only=False,
-                   pretokenized=False, aligner="eflomal", aligner_options=None, skip_invalid=False):
+                   pretokenized=False, aligner="eflomal", aligner_options=None, skip_invalid=False,
+                   pair_length_limits=None):
     """Tokenizes each pair as written and maps its word links to subword position pairs (cached).
 
     unit: "pairs" gives one example per pair, `[CLS] S [SEP] T [SEP]` (the tokenizer's pair template) with
         its alignment; "sentences" two, S alone and T alone (MLM on the same data), each with the whole
         `max_seq_length` and no alignment.
+    pair_length_limits: (fewest subwords on a side, most subwords in the pair), special tokens not counted,
+        or None; pairs outside are dropped and counted (PPA's filter), never truncated to fit.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
@@ -655,6 +676,7 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, uni
             aligner_options=aligner_options or {},
             skip_invalid=skip_invalid,
             corpus_name=f"{spec.name}={spec.location}",
+            pair_length_limits=pair_length_limits,
         ),
     )
     if isinstance(dataset, datasets.Dataset):
