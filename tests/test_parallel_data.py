@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -343,8 +344,11 @@ def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path,
               "--max_steps", "7", "--eval_strategy", "epoch", "--save_strategy", "no"]  # 40 pairs: 5 steps an epoch
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     script = os.path.join(ROOT, "run_pretrain.py")
+    with socket.socket() as free:  # a fixed port may be taken by another run on the machine
+        free.bind(("127.0.0.1", 0))
+        port = str(free.getsockname()[1])
     for output, launcher, extra in (
-        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547"],
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port],
          ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):
@@ -357,3 +361,8 @@ def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path,
         assert two_processes["cross_lingual_loss"] > 0
         for key in ("loss", "mlm_loss", "cross_lingual_loss"):
             assert two_processes[key] == pytest.approx(one_process[key], rel=1e-5), key
+
+
+def test_streaming_needs_max_steps(tmp_path):
+    with pytest.raises(SystemExit, match=r"^error: --streaming needs --max_steps"):  # not the Trainer's traceback
+        run_pretrain.main(["--streaming", "--objective", "tlm", "--output_dir", str(tmp_path / "out")])
