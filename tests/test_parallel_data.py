@@ -4,6 +4,7 @@ import functools
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -471,8 +472,11 @@ def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path,
               "--max_steps", "7", "--eval_strategy", "epoch", "--save_strategy", "no"]  # 40 pairs: 5 steps an epoch
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     script = os.path.join(ROOT, "run_pretrain.py")
+    with socket.socket() as free:  # a fixed port may be taken by another run on the machine
+        free.bind(("127.0.0.1", 0))
+        port = str(free.getsockname()[1])
     for output, launcher, extra in (
-        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547"],
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port],
          ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):
@@ -501,3 +505,8 @@ def test_pair_length_limits_drop_and_count_pairs_outside_whatever_skip_invalid_s
                                            aligner="none", pair_length_limits=(3, 12))
     assert len(dataset) == report.used == 1
     assert dict(report.skipped) == {"fewer than 3 subwords on a side": 1, "more than 12 subwords in the pair": 1}
+
+
+def test_streaming_needs_max_steps(tmp_path):
+    with pytest.raises(SystemExit, match=r"^error: --streaming needs --max_steps"):  # not the Trainer's traceback
+        run_pretrain.main(["--streaming", "--objective", "tlm", "--output_dir", str(tmp_path / "out")])
