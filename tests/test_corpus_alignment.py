@@ -79,6 +79,16 @@ def test_eflomal_takes_the_shard_options(monkeypatch):
     assert seen == {"rel_iterations": 0.5}
 
 
+def test_neural_eflomal_passes_the_shard_options_to_eflomal(monkeypatch):
+    import weam.word_alignment as wa
+
+    seen = {}
+    monkeypatch.setattr(wa, "eflomal_directional", lambda *args, **options: seen.update(options) or ([[]], [[]]))
+    monkeypatch.setattr(wa, "align_neural", lambda *args, **options: [[(0, 0)]])
+    assert wa.align_neural_eflomal([["a"]], [["b"]], "model", eflomal_options={"rel_iterations": 0.5}) == [[(0, 0)]]
+    assert seen == {"rel_iterations": 0.5}
+
+
 @pytest.fixture
 def recorded(monkeypatch):
     calls = []
