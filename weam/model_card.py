@@ -39,14 +39,16 @@ trained here (fill-mask).
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 model_id = "{model_id}"{model_id_note}
-tokenizer = AutoTokenizer.from_pretrained(model_id, trust_remote_code=True)
-encoder = AutoModel.from_pretrained(model_id, trust_remote_code=True)  # the config is remote code
+tokenizer = AutoTokenizer.from_pretrained(model_id)
+encoder = AutoModel.from_pretrained(model_id)  # a stock BertModel: the config says model_type "bert"
 # or a fresh task head on the aligned encoder, to fine-tune as usual:
-classifier = AutoModelForSequenceClassification.from_pretrained(model_id, trust_remote_code=True, num_labels=3)
+classifier = AutoModelForSequenceClassification.from_pretrained(model_id, num_labels=3)
 ```
 
-The remote code is a plain BERT encoder (`configuration_weam.py`, `modeling_weam.py`). Without remote
-code: `python export_bert.py --model {model_id} --output DIR` writes a stock BERT checkpoint.
+No remote code is needed for the encoder, the MLM head or any task head. Only the pre-training model
+with its extra heads (to continue post-training) is remote code:
+`AutoModelForPreTraining.from_pretrained(model_id, trust_remote_code=True)` (`configuration_weam.py`,
+`modeling_weam.py`).
 
 ## Training data
 
