@@ -793,8 +793,8 @@ def results_markdown(results):
 def write_results(results, output_dir):
     os.makedirs(output_dir, exist_ok=True)
     markdown = results_markdown(results)
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
+    with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, ensure_ascii=False)
-    with open(os.path.join(output_dir, "results.md"), "w") as f:
+    with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(markdown)
     print(markdown)
