@@ -194,7 +194,8 @@ class CrossLingualArguments:
         default=False,
         metadata={
             "help": "Skip malformed items of local files (and questions too long for a QA window), counting "
-            "them in the log, instead of stopping at the first with its file and place."
+            "them in the log, instead of stopping at the first with its file and place. Rows are counted after "
+            "skipping: files parallel across languages (XNLI) should be fixed instead."
         },
     )
     save_fine_tuned_model: bool = field(
