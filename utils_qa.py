@@ -92,6 +92,6 @@ def postprocess_qa_predictions(
             file_name = file_name if prefix is None else f"{prefix}_{file_name}"
             path = os.path.join(output_dir, file_name)
             logger.info(f"Saving {file_name} to {path}")
-            with open(path, "w") as f:
+            with open(path, "w", encoding="utf-8") as f:
                 json.dump(content, f, indent=2, ensure_ascii=False)
     return answers_by_id

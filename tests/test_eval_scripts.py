@@ -844,3 +844,31 @@ def test_summary_and_markdown_by_hand():
     assert "| accuracy | 70.0 | 60.0 | 65.0 | 65.0 |" in results_markdown({**results, **single})
     english_only = summarize({3: {"en": {"accuracy": 50.0}}}, ["en"], ["accuracy"])
     assert english_only["columns"] == ["en", "avg"]
+
+
+@pytest.mark.slow
+def test_result_files_are_utf8_whatever_the_locale(tmp_path):
+    """Before: results.md ("±") and the QA predictions (Chinese answers) were written in the locale's encoding."""
+    script = tmp_path / "write.py"
+    script.write_text(
+        "import sys\n"
+        "from datasets import Dataset\n"
+        "import numpy as np\n"
+        "from utils_qa import postprocess_qa_predictions\n"
+        "from weam.finetuning import summarize, write_results\n"
+        "out = sys.argv[1]\n"
+        "examples = Dataset.from_dict({'id': ['q'], 'context': ['\\u5317\\u4eac']})\n"
+        "features = Dataset.from_dict({'example_id': ['q'], 'offset_mapping': [[(0, 1), (1, 2)]]})\n"
+        "logits = (np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))\n"
+        "postprocess_qa_predictions(examples, features, logits, output_dir=out)\n"
+        "scores = {1: {'zh': {'f1': 1.0}}, 2: {'zh': {'f1': 2.0}}}\n"
+        "info = {'task': 'QA', 'model': 'm', 'mode': 'zero-shot', 'train_language': 'en', 'code_switch': False, 'lora_r': 0}\n"
+        "write_results({**info, **summarize(scores, ['zh'], ['f1'])}, out)\n"
+    )  # ASCII only: the interpreter below reads and writes ASCII
+    # files only: the terminal (stdout) keeps its own encoding
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "utf-8",
+           "PYTHONPATH": str(REPO)}
+    process = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True)
+    assert process.returncode == 0, process.stderr.decode(errors="replace")[-2000:]
+    assert json.loads((tmp_path / "predictions.json").read_text(encoding="utf-8")) == {"q": "北京"}
+    assert "1.5 ± 0.7" in (tmp_path / "results.md").read_text(encoding="utf-8")

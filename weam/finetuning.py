@@ -194,7 +194,8 @@ class CrossLingualArguments:
         default=False,
         metadata={
             "help": "Skip malformed items of local files (and questions too long for a QA window), counting "
-            "them in the log, instead of stopping at the first with its file and place."
+            "them in the log, instead of stopping at the first with its file and place. Rows are counted after "
+            "skipping: files parallel across languages (XNLI) should be fixed instead."
         },
     )
     save_fine_tuned_model: bool = field(
@@ -793,8 +794,8 @@ def results_markdown(results):
 def write_results(results, output_dir):
     os.makedirs(output_dir, exist_ok=True)
     markdown = results_markdown(results)
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
+    with open(os.path.join(output_dir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2, ensure_ascii=False)
-    with open(os.path.join(output_dir, "results.md"), "w") as f:
+    with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(markdown)
     print(markdown)
