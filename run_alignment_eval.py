@@ -2,9 +2,9 @@
 """How well a multilingual encoder aligns languages: one model, or two side by side (before/after post-training).
 
     python run_alignment_eval.py --model mbert-weam-en-de --compare_model bert-base-multilingual-cased \\
-        --dictionary ../shared/data/dictionaries/en-de.dict,../shared/data/dictionaries/en-es.dict \\
-        --tatoeba_dir ../shared/data/parallel/tatoeba-retrieval --tatoeba_languages deu,spa,cmn \\
-        --gold_alignments ../shared/data/alignment-gold/test.de-en:../shared/data/alignment-gold/deen.talp \\
+        --dictionary MUSE/en-de.dict MUSE/en-es.dict \\
+        --tatoeba_dir tatoeba-retrieval --tatoeba_languages de es zh \\
+        --gold_alignments gold/test.de-en:gold/deen.talp \\
         --plot --output_dir alignment-eval
 
 Writes alignment_eval.json and alignment_eval.md (metric x model, and model - compare_model), in percent.
@@ -54,7 +54,6 @@ from weam.word_alignment import align_neural, alignment_error_rate, load_encoder
 logger = logging.getLogger(__name__)
 
 ROLES = ("compare_model", "model")  # table columns and plot panels, left to right
-ENGLISH = "eng"  # Tatoeba's name for English
 
 
 @dataclass
@@ -69,7 +68,7 @@ class AlignmentEvalArguments:
     )
     dictionary: list[str] = field(
         default_factory=list,
-        metadata={"help": "Bilingual dictionaries, space- or comma-separated (one per language pair), in the "
+        metadata={"help": "Bilingual dictionaries (one per language pair), in the "
                   "format of --dictionary_format."},
     )
     dictionary_format: Literal["auto", "muse", "pairs", "tsv"] = field(
@@ -88,14 +87,16 @@ class AlignmentEvalArguments:
         default=None, metadata={"help": "Folder of tatoeba.LANG-eng.LANG / .eng files (LASER's Tatoeba test set), "
                                 "e.g. ../shared/data/parallel/tatoeba-retrieval."}
     )
-    tatoeba_languages: str = field(default="deu,spa,cmn", metadata={"help": "Tatoeba languages, comma-separated."})
+    tatoeba_languages: list[str] = field(
+        default_factory=lambda: ["de", "es", "zh"], metadata={"help": "Tatoeba languages (ISO 639-1 codes)."}
+    )
     max_tatoeba_pairs: int = field(
         default=0, metadata={"help": "At most this many pairs per language, the first ones (0: all)."}
     )
     gold_alignments: list[str] = field(
         default_factory=list,
         metadata={"help": "Gold word alignment sets as TEST:TALP (TEST: `source ||| target` lines split on spaces; "
-                  "TALP: 1-based `i-j` sure and `ipj` possible links), space- or comma-separated."},
+                  "TALP: 1-based `i-j` sure and `ipj` possible links)."},
     )
     alignment_method: Literal["argmax", "itermax"] = field(default="argmax", metadata={"help": "SimAlign's matching."})
     max_alignment_pairs: int = field(
@@ -116,8 +117,6 @@ class AlignmentEvalArguments:
     seed: int = field(default=42, metadata={"help": "Seed of the dictionary split and of t-SNE."})
 
     def __post_init__(self):
-        self.dictionary = comma_separated(self.dictionary)
-        self.gold_alignments = comma_separated(self.gold_alignments)
         for model in (self.model, self.compare_model):
             # a path, not a Hub id, that does not exist (the Hub's own message would be about repo names)
             if model and (os.path.isabs(model) or model.startswith(".")) and not os.path.isdir(model):
@@ -129,9 +128,6 @@ class AlignmentEvalArguments:
         if not (self.dictionary or self.tatoeba_dir or self.gold_alignments):
             raise ValueError("nothing to evaluate: give --dictionary, --tatoeba_dir and/or --gold_alignments")
 
-
-def comma_separated(values):
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def read_tasks(args):
             if len(tasks.plot_pairs) < 3:
                 raise ValueError(f"{path}: fewer than 3 held-out pairs of distinct words to plot")
     if args.tatoeba_dir:
-        for language in comma_separated([args.tatoeba_languages]):
+        for language in args.tatoeba_languages:
             tasks.tatoeba[language] = read_tatoeba(args.tatoeba_dir, language, args.max_tatoeba_pairs or None)
     for spec in args.gold_alignments:
         name = os.path.basename(spec.rpartition(":")[0])

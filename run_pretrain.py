@@ -199,8 +199,8 @@ class AlignmentArguments:
         default=None, metadata={"help": "Folder of LASER Tatoeba pairs (tatoeba.xxx-eng.*): retrieval at each evaluation."}
     )
     eval_tatoeba_languages: list[str] = field(
-        default_factory=lambda: ["deu", "spa", "cmn"],
-        metadata={"help": "Tatoeba languages (its three-letter codes) of the retrieval in --eval_tatoeba_dir."},
+        default_factory=lambda: ["de", "es", "zh"],
+        metadata={"help": "Tatoeba languages (ISO 639-1 codes) of the retrieval in --eval_tatoeba_dir."},
     )
     alignment_eval_layer: int = field(default=8, metadata={"help": "Layer of the diagnostics (at most the last)."})
     alignment_eval_items: int = field(default=200, metadata={"help": "Words and sentences per diagnostic."})

@@ -49,6 +49,7 @@ from benchmarks.bench_zero_shot import DEFAULT_MODEL_DIR, SHARED, ensure_model, 
 from benchmarks.bench_zero_shot import xnli_arguments  # noqa: E402
 from weam.cli import HelpFormatter  # noqa: E402
 from weam.objectives import OBJECTIVES  # noqa: E402
+from weam.diagnostics import read_tatoeba  # noqa: E402
 from weam.word_alignment import read_lines  # noqa: E402
 
 PARALLEL = SHARED / "data" / "parallel"
@@ -61,7 +62,7 @@ SOURCES = {
 }
 XNLI_LANGUAGES = ("en", "de", "es", "zh")
 TRANSFER_LANGUAGES = ("de", "es", "zh")
-TATOEBA_LANGUAGES = ("deu", "spa", "cmn")
+TATOEBA_LANGUAGES = TRANSFER_LANGUAGES
 DICTIONARIES = [SHARED / "data" / "dictionaries" / f"en-{language}.dict" for language in TRANSFER_LANGUAGES]
 GOLD_TEST, GOLD_TALP = SHARED / "data" / "alignment-gold" / "test.de-en", SHARED / "data" / "alignment-gold" / "deen.talp"
 BASELINE = "baseline"
@@ -166,9 +167,8 @@ def evaluation_sentences():
     sets["MLQA dev"] = mlqa
     tatoeba = set()
     for language in TATOEBA_LANGUAGES:
-        for side in (language, "eng"):
-            path = PARALLEL / "tatoeba-retrieval" / f"tatoeba.{language}-eng.{side}"
-            tatoeba.update(map(sentence_key, read_lines(path)))
+        tatoeba.update(sentence_key(sentence) for pair in read_tatoeba(PARALLEL / "tatoeba-retrieval", language)
+                       for sentence in pair)
     sets["Tatoeba retrieval"] = tatoeba
     gold = set()
     for line in read_lines(GOLD_TEST):
@@ -250,7 +250,7 @@ def evaluate(args, name, model_dir, eval_dir):
     run_stage(
         f"{name}-alignment", "run_alignment_eval.py",
         ["--model", model_dir, "--output_dir", eval_dir / "alignment", "--dictionary", *DICTIONARIES,
-         "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", ",".join(TATOEBA_LANGUAGES),
+         "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", *TATOEBA_LANGUAGES,
          "--gold_alignments", f"{GOLD_TEST}:{GOLD_TALP}", "--seed", args.seed],
         args.work_dir, eval_dir / "alignment" / "alignment_eval.json", [model_dir / "model.safetensors"],
     )  # fmt: skip

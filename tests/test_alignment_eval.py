@@ -232,15 +232,15 @@ def test_script_on_the_shipped_sample(tokenizer, tmp_path):
     run_alignment_eval.main([
         "--model", models[0], "--compare_model", models[1], "--output_dir", str(output),
         "--dictionary", str(tmp_path / "en-de.dict"), "--dictionary_test_size", "0.5",
-        "--tatoeba_dir", str(tatoeba), "--tatoeba_languages", "spa",
+        "--tatoeba_dir", str(tatoeba), "--tatoeba_languages", "es",
         "--gold_alignments", f"{tmp_path}/test.de-en:{tmp_path}/deen.talp",
         "--layer", "2", "--sentence_layer", "1", "--plot", "--plot_pairs", "4", "--plot_projection", "pca",
     ])  # fmt: skip
     metrics = [f"dictionary/en-de/{where}/p@{k}" for where in ("input", "layer2") for k in (1, 5)]
-    metrics += ["tatoeba/spa/xx->en", "tatoeba/spa/en->xx", "tatoeba/avg"]
+    metrics += ["tatoeba/es/xx->en", "tatoeba/es/en->xx", "tatoeba/avg"]
     metrics += [f"alignment/test.de-en/{name}" for name in ("precision", "recall", "aer")]
     report = check_report(output, models, metrics)
-    assert report["sizes"]["tatoeba/spa"] == {"pairs": 12} and report["sizes"]["alignment/test.de-en"] == {"pairs": 2}
+    assert report["sizes"]["tatoeba/es"] == {"pairs": 12} and report["sizes"]["alignment/test.de-en"] == {"pairs": 2}
 
 
 def test_script_errors_name_the_problem(tmp_path, capsys):
@@ -270,8 +270,8 @@ def test_script_end_to_end_on_shared_slices(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "run_alignment_eval.py"), "--model", models[0], "--compare_model", models[1],
          "--output_dir", str(output),
-         "--dictionary", f"{dictionaries}/en-de.dict,{dictionaries}/en-zh.dict", "--max_dictionary_pairs", "40",
-         "--tatoeba_dir", str(SHARED_DATA / "parallel" / "tatoeba-retrieval"), "--tatoeba_languages", "deu,cmn",
+         "--dictionary", f"{dictionaries}/en-de.dict", f"{dictionaries}/en-zh.dict", "--max_dictionary_pairs", "40",
+         "--tatoeba_dir", str(SHARED_DATA / "parallel" / "tatoeba-retrieval"), "--tatoeba_languages", "de", "zh",
          "--max_tatoeba_pairs", "30",
          "--gold_alignments", f"{gold}/test.de-en:{gold}/deen.talp", "--max_alignment_pairs", "20",
          "--layer", "2", "--sentence_layer", "2", "--plot", "--plot_pairs", "8"],
@@ -280,7 +280,7 @@ def test_script_end_to_end_on_shared_slices(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = [f"dictionary/{pair}/{where}/p@{k}" for pair in ("en-de", "en-zh") for where in ("input", "layer2")
                for k in (1, 5)]
-    metrics += [f"tatoeba/{language}/{way}" for language in ("deu", "cmn") for way in ("xx->en", "en->xx")]
+    metrics += [f"tatoeba/{language}/{way}" for language in ("de", "zh") for way in ("xx->en", "en->xx")]
     metrics += ["tatoeba/avg"] + [f"alignment/test.de-en/{name}" for name in ("precision", "recall", "aer")]
     report = check_report(output, models, metrics)
     assert report["sizes"]["alignment/test.de-en"] == {"pairs": 20}

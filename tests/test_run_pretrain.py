@@ -337,7 +337,7 @@ def test_paper_defaults_fill_only_what_is_not_given(tmp_path):
     (["--aligner_model", "m"], "--aligner_model applies to the neural aligners"),
     (["--align_pairs_per_step", "10"], "--align_pairs_per_step applies to the dictionary loss only"),
     (["--objective", "align_mlm"], "the dictionary loss .α = 10. needs --dictionaries"),
-    (["--eval_tatoeba_languages", "deu"], "--eval_tatoeba_languages applies with --eval_tatoeba_dir only"),
+    (["--eval_tatoeba_languages", "de"], "--eval_tatoeba_languages applies with --eval_tatoeba_dir only"),
     (["--cross_lingual_weight", "0"], "λ = 0 is --objective tlm"),
     (["--max_steps", "0"], "--max_steps must be positive"),
     (["--mlm_probability", "-0.3"], r"--mlm_probability is the share of tokens masked, in \(0, 1\); got -0.3"),

@@ -20,7 +20,13 @@ from weam.words import encode_words
 
 logger = logging.getLogger(__name__)
 
-ENGLISH = "eng"  # Tatoeba's name for English
+# LASER's Tatoeba files are named by ISO 639-3 codes; everything else here takes ISO 639-1 (`de`, `zh`).
+TATOEBA_CODES = {
+    "en": "eng", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "fi": "fin",
+    "fr": "fra", "hi": "hin", "id": "ind", "ja": "jpn", "ko": "kor", "ru": "rus", "sw": "swh", "te": "tel",
+    "th": "tha", "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn",
+}
+ENGLISH = TATOEBA_CODES["en"]
 
 
 def first_source_words(pairs, max_pairs=None):
@@ -48,7 +54,11 @@ def distinct_pairs(pairs, count):
 
 
 def read_tatoeba(directory, language, max_pairs=None):
-    """(LANG sentence, English sentence) pairs of LASER's Tatoeba test set: tatoeba.LANG-eng.LANG and .eng."""
+    """(sentence, English sentence) pairs of LASER's Tatoeba test set for `language` (ISO 639-1, e.g. `de`):
+    tatoeba.deu-eng.deu and tatoeba.deu-eng.eng."""
+    if language not in TATOEBA_CODES:
+        raise ValueError(f"Tatoeba language {language!r}: give an ISO 639-1 code, one of {', '.join(sorted(TATOEBA_CODES))}")
+    language = TATOEBA_CODES[language]
     stem = os.path.join(directory, f"tatoeba.{language}-{ENGLISH}")
     if not os.path.isfile(f"{stem}.{language}"):
         suffix = f"-{ENGLISH}.{ENGLISH}"
