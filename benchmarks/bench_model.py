@@ -7,10 +7,12 @@ All models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768.
 training step (forward, backward, AdamW) on a fresh collated batch: stock `DataCollatorForLanguageModeling`
 (mlm_probability=0.3) for BERT; `DataCollatorForWeam` (0.3, with word alignments) for WEAM; for PPA the
 same collator with 0.15 (TLM), random order and the two sentence views (query and momentum encoders).
-Steps of the models alternate, so all see the same machine load; medians after warm-up, and the spread
-of the paired ratios (step k of a model over step k of BERT: median, min, max). Peak memory is the
-highest resident set size sampled during each model's steps, above what the process held before.
-A step ends with the model's `after_optimizer_step` (PPA's momentum update and enqueue).
+Steps of the models alternate, so all see the same machine load. Each step is timed twice: by the wall
+clock (`step_ratio_*`) and by the process's CPU time (`cpu_step_ratio_*`, less exposed to other processes
+taking the cores, though not to their use of caches and memory bandwidth). Ratios are of the medians after warm-up, with the spread of
+the paired ratios (step k of a model over step k of BERT: median, min, max). Peak memory is the highest
+resident set size sampled during each model's steps, above what the process held before. A step ends
+with the model's `after_optimizer_step` (PPA's momentum update and enqueue).
 """
 
 import argparse
@@ -75,14 +77,15 @@ class PeakMemory:
 
 
 def training_step(model, optimizer, batch):
-    start = time.perf_counter()
+    """(CPU seconds of this process, wall seconds) of one training step."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     loss = model(**batch).loss
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     if isinstance(model, MaskedPreTrainingModel):
         model.after_optimizer_step()
-    return time.perf_counter() - start
+    return time.process_time() - start_cpu, time.perf_counter() - start
 
 
 def main():
@@ -97,6 +100,7 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    started = time.perf_counter()
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(ROOT, "data", "sample", "mbert-tokenizer"))
@@ -109,7 +113,7 @@ def main():
     names = ["mlm"] + [name for name in args.models.split(",") if name != "mlm"]
     setups = {name: builders[name]() for name in names}
     optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5) for name, (model, _) in setups.items()}
-    times = {name: [] for name in setups}
+    times = {clock: {name: [] for name in setups} for clock in ("cpu", "wall")}
     peaks = {name: 0 for name in setups}
     for step in range(args.warmup + args.steps):
         for name, (model, collator) in setups.items():
@@ -119,22 +123,27 @@ def main():
             batch = collator(examples)
             gc.collect()
             memory = PeakMemory()
-            seconds = training_step(model, optimizers[name], batch)
+            cpu, wall = training_step(model, optimizers[name], batch)
             peaks[name] = max(peaks[name], memory.stop())
             if step >= args.warmup:
-                times[name].append(seconds)
-            print(f"step {step} {name}: {seconds:.3f} s", flush=True)
-    figures = {"setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights"}}
+                times["cpu"][name].append(cpu)
+                times["wall"][name].append(wall)
+            print(f"step {step} {name}: {cpu:.3f} s CPU, {wall:.3f} s wall", flush=True)
+    figures = {"setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights",
+                         "load_average_end": os.getloadavg(), "total_s": time.perf_counter() - started}}
     for name in setups:
-        figures[f"{name}_step_s"] = statistics.median(times[name])
         figures[f"{name}_peak_mem_mb"] = peaks[name] / 2**20
-        figures[f"{name}_steps_s"] = times[name]
         if name != "mlm":
-            figures[f"step_ratio_{name}_vs_mlm"] = figures[f"{name}_step_s"] / figures["mlm_step_s"]
-            paired = [mine / bert for mine, bert in zip(times[name], times["mlm"])]
-            figures[f"step_ratio_{name}_vs_mlm_paired"] = {
-                "median": statistics.median(paired), "min": min(paired), "max": max(paired)}
             figures[f"peak_mem_ratio_{name}_vs_mlm"] = figures[f"{name}_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
+        for clock, prefix in (("wall", ""), ("cpu", "cpu_")):
+            steps = times[clock]
+            figures[f"{name}_{prefix}steps_s"] = steps[name]
+            if name != "mlm":
+                figures[f"{prefix}step_ratio_{name}_vs_mlm"] = statistics.median(steps[name]) / statistics.median(
+                    steps["mlm"])
+                paired = [mine / bert for mine, bert in zip(steps[name], steps["mlm"])]
+                figures[f"{prefix}step_ratio_{name}_vs_mlm_paired"] = {
+                    "median": statistics.median(paired), "min": min(paired), "max": max(paired)}
     print(json.dumps(figures, indent=2))
     if args.json:
         with open(args.json, "w") as f:
