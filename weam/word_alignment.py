@@ -12,7 +12,6 @@ import math
 import os
 import re
 import tempfile
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -286,7 +285,7 @@ def _symmetrize_pair(forward, reverse, method):
 # Statistical aligner
 
 
-def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, seed=None, **eflomal_options):
+def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, **eflomal_options):
     """eflomal's forward and reverse links, both as (source, target), for the requested pairs only.
 
     `extra_src`/`extra_tgt`: more parallel sentences aligned along with the requested ones (better
@@ -294,8 +293,6 @@ def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, se
     """
     from eflomal import Aligner
 
-    if seed is not None:
-        warnings.warn("eflomal 2.0 cannot be seeded (it reads /dev/urandom): links vary slightly between runs")
     extra_src, extra_tgt = extra_src or [], extra_tgt or []
     if len(src_words) != len(tgt_words) or len(extra_src) != len(extra_tgt):
         raise ValueError(
@@ -318,11 +315,11 @@ def eflomal_directional(src_words, tgt_words, extra_src=None, extra_tgt=None, se
 
 
 def align_eflomal(
-    src_words, tgt_words, symmetrization="grow-diag-final-and", extra_src=None, extra_tgt=None, seed=None,
+    src_words, tgt_words, symmetrization="grow-diag-final-and", extra_src=None, extra_tgt=None,
     **eflomal_options,
 ):
     """eflomal (Östling & Tiedemann 2016) in both directions, symmetrized. See `eflomal_directional`."""
-    forward, reverse = eflomal_directional(src_words, tgt_words, extra_src, extra_tgt, seed, **eflomal_options)
+    forward, reverse = eflomal_directional(src_words, tgt_words, extra_src, extra_tgt, **eflomal_options)
     return symmetrize(forward, reverse, symmetrization)
 
 
