@@ -158,14 +158,14 @@ def tag_windows(batch, indices, tokenizer, max_seq_length):
         prefix, suffix = ids[:start], ids[stop:]
         budget = max_seq_length - len(prefix) - len(suffix)
         first = reading_positions(mapped.first_tokens())
-        own = [position for word, position in enumerate(first) if mapped.token_words[position] == word]
         labels = [IGNORED] * len(ids)
         for word, position in enumerate(first):
-            if mapped.token_words[position] == word:
+            if mapped.token_words[position] == word:  # the word's own first token
                 labels[position] = TAG_IDS[tags[word]]
+        cuts = [position for position, label in enumerate(labels) if label != IGNORED]  # where a word begins
         word = 0
         while start < stop:
-            end = stop if stop - start <= budget else max((p for p in own if start < p <= start + budget), default=start + budget)
+            end = stop if stop - start <= budget else max((p for p in cuts if start < p <= start + budget), default=start + budget)
             words_here = []
             while word < len(first) and first[word] < end:
                 words_here.append(len(prefix) + first[word] - start)

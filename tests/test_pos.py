@@ -126,6 +126,16 @@ def test_a_word_longer_than_a_window_is_read_from_its_first_subword(mbert_tokeni
     check_windows(windows, sentences, mbert_tokenizer, 8)
 
 
+def test_a_word_the_tokenizer_drops_is_read_where_the_word_before_is(mbert_tokenizer):
+    sentences = [(["\u200b", "A", "\u200b", "dog"], ["X", "DET", "X", "NOUN"])]  # zero-width spaces: no token
+    windows = tag_windows(as_batch(sentences), [0], mbert_tokenizer, max_seq_length=16)
+    a, dog = (mbert_tokenizer.convert_tokens_to_ids(token) for token in ("A", "dog"))
+    assert windows["input_ids"] == [[mbert_tokenizer.cls_token_id, a, dog, mbert_tokenizer.sep_token_id]]
+    assert windows["word_positions"] == [[1, 1, 1, 2]]  # the first one is read where the next word is
+    assert windows["labels"] == [[-100, UPOS_TAGS.index("DET"), UPOS_TAGS.index("NOUN"), -100]]
+    assert predicted_tags([[0, 5, 7, 0]], windows, [4]) == [["DET", "DET", "DET", "NOUN"]]
+
+
 def xlm_r_tokenizer(pieces):
     """An XLM-R (SentencePiece unigram) tokenizer over `pieces`, longer pieces preferred (as in test_words.py)."""
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
