@@ -121,7 +121,7 @@ def shard_record(args, src_words, tgt_words, start, stop):
     corpus = "\0".join(" ".join(words) for words in src_words) + "\1" + "\0".join(" ".join(words) for words in tgt_words)
     # not the files' paths: the parts may be aligned on machines that keep the corpus in other folders
     settings = {name: value for name, value in vars(args).items() if name not in (
-        "src", "tgt", "parallel", "extra_src", "extra_tgt", "output", "shard", "merge", "device", "batch_size")}
+        "src", "tgt", "parallel", "extra_src", "extra_tgt", "output", "shard", "merge", "gold", "device", "batch_size")}
     return {"shard": list(args.shard), "rows": [start, stop], "corpus_pairs": len(src_words),
             "corpus_sha256": hashlib.sha256(corpus.encode("utf-8", "surrogatepass")).hexdigest(), "settings": settings}
 
