@@ -70,9 +70,9 @@ BASELINE = "baseline"
 
 @dataclass
 class StudyArguments:
-    objectives: str = field(
-        default="mlm,tlm,weam,ppa,align_mlm",
-        metadata={"help": f"Objectives to compare, comma-separated (of {', '.join(OBJECTIVES)})."},
+    objectives: list[str] = field(
+        default_factory=lambda: ["mlm", "tlm", "weam", "ppa", "align_mlm"],
+        metadata={"help": f"Objectives to compare (of {', '.join(OBJECTIVES)})."},
     )
     model_dir: Path = field(
         default=DEFAULT_MODEL_DIR, metadata={"help": "The multilingual-e5-small folder (built if missing)."}
@@ -87,7 +87,7 @@ class StudyArguments:
     learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of post-training."})
     ppa_queue_size: int = field(default=1024, metadata={"help": "PPA's MoCo queue (the paper's 32k exceeds the "
                                                         "pairs this budget sees)."})
-    xnli_seeds: str = field(default="1,2", metadata={"help": "Fine-tuning seeds of zero-shot XNLI."})
+    xnli_seeds: list[int] = field(default_factory=lambda: [1, 2], metadata={"help": "Fine-tuning seeds of zero-shot XNLI."})
     qa: bool = field(default=True, metadata={"help": "Also zero-shot QA (about 6 minutes per model; --no_qa: skip)."})
     seed: int = field(default=42, metadata={"help": "Seed of the data sample, post-training and dictionary split."})
 
@@ -246,7 +246,6 @@ def post_training_arguments(args, specs, objective, output_dir, model_dir, steps
 
 
 def evaluate(args, name, model_dir, eval_dir):
-    remote_code = [] if name == BASELINE else ["--trust_remote_code", "true"]
     run_stage(
         f"{name}-alignment", "run_alignment_eval.py",
         ["--model", model_dir, "--output_dir", eval_dir / "alignment", "--dictionary", *DICTIONARIES,
@@ -255,13 +254,13 @@ def evaluate(args, name, model_dir, eval_dir):
         args.work_dir, eval_dir / "alignment" / "alignment_eval.json", [model_dir / "model.safetensors"],
     )  # fmt: skip
     run_stage(
-        f"{name}-xnli", "run_xnli.py", [*xnli_arguments(model_dir, eval_dir / "xnli", args.xnli_seeds), *remote_code],
+        f"{name}-xnli", "run_xnli.py", [*xnli_arguments(model_dir, eval_dir / "xnli", args.xnli_seeds)],
         args.work_dir, eval_dir / "xnli" / "results.json", [model_dir / "model.safetensors"],
     )
     if args.qa:
         run_stage(
             f"{name}-qa", "run_qa.py",
-            [*qa_arguments(model_dir, eval_dir / "qa", ",".join(TRANSFER_LANGUAGES)), *remote_code],
+            [*qa_arguments(model_dir, eval_dir / "qa", TRANSFER_LANGUAGES)],
             args.work_dir, eval_dir / "qa" / "results.json", [model_dir / "model.safetensors"],
         )
 
@@ -370,15 +369,15 @@ def write_report(args, scores, overlap, stage_seconds, command):
         "difference of two seed means, and a change smaller than about twice it is noise; AER: negative is "
         "better):",
         "",
-        *difference_table(scores, len(args.xnli_seeds.split(","))),
+        *difference_table(scores, len(args.xnli_seeds)),
         "",
-        summary(scores, len(args.xnli_seeds.split(","))),
+        summary(scores, len(args.xnli_seeds)),
     ]
-    xnli_seeds = args.xnli_seeds.split(",")
+    xnli_seeds = args.xnli_seeds
     lines += [
         "",
         "Percent. XNLI: accuracy, fine-tuned on English only (mean ± sample std over seeds "
-        f"{', '.join(xnli_seeds)}); avg: de, es, zh. MLQA: F1 / exact match, context and question in the same "
+        f"{', '.join(map(str, xnli_seeds))}); avg: de, es, zh. MLQA: F1 / exact match, context and question in the same "
         "language, fine-tuned on English TyDiQA-GoldP only (one seed). dict: word-translation P@1 from input "
         "embeddings and from layer 8, mean of en-de, en-es, en-zh (MUSE, held-out words). Tatoeba: sentence "
         "retrieval accuracy, deu, spa, cmn, both directions. AER: word alignment error rate of the model's "
@@ -453,7 +452,7 @@ def plot(scores, path):
 def parse_command_line(argv=None):
     (args,) = HfArgumentParser(StudyArguments, description=__doc__,
                                formatter_class=HelpFormatter).parse_args_into_dataclasses(argv)
-    unknown = [name for name in args.objectives.split(",") if name not in OBJECTIVES]
+    unknown = [name for name in args.objectives if name not in OBJECTIVES]
     if unknown:
         sys.exit(f"error: --objectives: unknown {', '.join(unknown)}; choose from {', '.join(OBJECTIVES)}")
     return args
@@ -478,7 +477,7 @@ def main(argv=None):
         args.work_dir, warm / "model.safetensors", [data_report, baseline / "model.safetensors"],
     )  # fmt: skip
     trained = {BASELINE: baseline}
-    for objective in args.objectives.split(","):
+    for objective in args.objectives:
         trained[objective] = models / objective
         run_stage(
             objective, "run_pretrain.py",
