@@ -25,13 +25,16 @@ SHARED = os.path.join(ROOT, "..", "shared", "data", "parallel")
 TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
 
 
-def slice_corpus(tmp_path, source, target, pairs=64, name="slice"):
+def slice_corpus(tmp_path, source, target, pairs=64, name="slice", words=None):
+    """The first `pairs` pairs of two line-aligned files (with `words=(fewest, most)`: of those whose sides
+    have that many words, e.g. to keep clear of PPA's length filter)."""
+    with open(source, encoding="utf-8") as s, open(target, encoding="utf-8") as t:
+        chosen = [(a, b) for a, b in zip(s, t)
+                  if words is None or all(words[0] <= len(side.split()) <= words[1] for side in (a, b))][:pairs]
     paths = []
-    for path, language in ((source, "src"), (target, "tgt")):
-        with open(path, encoding="utf-8") as f:
-            lines = [next(f) for _ in range(pairs)]
+    for k, language in enumerate(("src", "tgt")):
         out = tmp_path / f"{name}.{language}"
-        out.write_text("".join(lines), encoding="utf-8")
+        out.write_text("".join(pair[k] for pair in chosen), encoding="utf-8")
         paths.append(str(out))
     return ",".join(paths)
 
@@ -78,7 +81,12 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
     log = train(tmp_path, output, [f"en-es={data}"], "--objective", objective)
     printed = capsys.readouterr().out
     # pairs trained on and held out are counted apart; what to do next
-    assert "on en-es (56 pairs trained on, 8 held out for evaluation)" in printed
+    report = json.loads((output / "data_report.json").read_text())[0]
+    assert report["read"] == 64 and report["read"] == report["used"] + sum(report["skipped"].values())
+    if objective == "ppa":  # its paper's filter drops the pairs with under 10 subwords on a side, counted
+        assert set(report["skipped"]) <= {"fewer than 10 subwords on a side", "more than 128 subwords in the pair"}
+        assert report["skipped"]
+    assert f"on en-es ({report['used'] - 8} pairs trained on, 8 held out for evaluation)" in printed
     assert "run_xnli.py" in printed and "--push_to_hub --hub_model_id" in printed
     losses = [entry for entry in log if "loss" in entry]
     assert len(losses) == 6 and all(entry["loss"] > 0 for entry in losses)
@@ -234,7 +242,7 @@ LOSS_TERMS = {"weam": ("mlm_loss", "cross_lingual_loss"), "tlm": ("mlm_loss",), 
 def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective):
     """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4
     (PPA: the keys of both processes enter the queue once per step); the logged head terms add up to the loss."""
-    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40)
+    data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40, words=(12, 40))
     links = tmp_path / "slice.align"  # given alignments: eflomal's are not reproducible across runs
     links.write_text("0-0 1-1 2-2\n" * 40)
     common = ["--train_data", f"en-es={data},{links}", "--config_overrides", TINY + ",hidden_dropout_prob=0,attention_probs_dropout_prob=0",
