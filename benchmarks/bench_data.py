@@ -158,13 +158,14 @@ def bench_stage(args):
         "eflomal_alone_pairs_per_s": n / statistics.median(seconds["eflomal_alone"]),
         "alignment_stage_pairs_per_s": n / statistics.median(seconds["stage"]),
         "collator_examples_per_s": len(examples) / collator_seconds,
-        # per repeat (both ran under the same load), then the median and range
-        "stage_vs_eflomal_alone": summary([e / s for e, s in zip(seconds["eflomal_alone"], seconds["stage"])]),
     }
+    # ratios per repeat (both ran under the same load): their median, and their range
+    ratios = {"stage_vs_eflomal_alone": [e / s for e, s in zip(seconds["eflomal_alone"], seconds["stage"])]}
     if args.two_processes:
-        figures["stage_two_processes_vs_one"] = summary(
-            [one / two for one, two in zip(seconds["stage"], seconds["stage_two_processes"])]
-        )
+        ratios["stage_two_processes_vs_one"] = [o / t for o, t in zip(seconds["stage"], seconds["stage_two_processes"])]
+    for name, values in ratios.items():
+        figures[name] = statistics.median(values)
+        figures[name + "_range"] = [min(values), max(values)]
     return figures
 
 
