@@ -173,7 +173,8 @@ def news_pairs():
     """German and English words of the deduplicated WMT news pairs of de-en (as bench_alignment.py)."""
     pairs = {}
     folder = os.path.join(SHARED, "parallel", "de-en")
-    for english in sorted(glob.glob(os.path.join(folder, "news*.eng")) + glob.glob(os.path.join(folder, "eng-deu", "news*.eng"))):
+    english_files = glob.glob(os.path.join(folder, "news*.eng")) + glob.glob(os.path.join(folder, "eng-deu", "news*.eng"))
+    for english in sorted(english_files):
         german = english.removesuffix(".eng") + ".deu"
         pairs.update(dict.fromkeys(zip(wa.read_lines(german), wa.read_lines(english))))
     return [wa.split_words(de) for de, _ in pairs], [wa.split_words(en) for _, en in pairs]
