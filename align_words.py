@@ -118,7 +118,7 @@ def parse_shard(text):
 
 def shard_record(args, src_words, tgt_words, start, stop):
     """What --merge checks: which part of which corpus, aligned how."""
-    corpus = "\0".join(" ".join(words) for words in src_words) + "\1" + "\0".join(" ".join(words) for words in tgt_words)
+    corpus = "\1".join("\0".join(" ".join(words) for words in side) for side in (src_words, tgt_words))
     # not the files' paths: the parts may be aligned on machines that keep the corpus in other folders
     settings = {name: value for name, value in vars(args).items() if name not in (
         "src", "tgt", "parallel", "extra_src", "extra_tgt", "output", "shard", "merge", "gold", "device", "batch_size")}

@@ -158,13 +158,14 @@ def bench_stage(args):
         "eflomal_alone_pairs_per_s": n / statistics.median(seconds["eflomal_alone"]),
         "alignment_stage_pairs_per_s": n / statistics.median(seconds["stage"]),
         "collator_examples_per_s": len(examples) / collator_seconds,
-        # per repeat (both ran under the same load), then the median and range
-        "stage_vs_eflomal_alone": summary([e / s for e, s in zip(seconds["eflomal_alone"], seconds["stage"])]),
     }
+    # ratios per repeat (both ran under the same load): their median, and their range
+    ratios = {"stage_vs_eflomal_alone": [e / s for e, s in zip(seconds["eflomal_alone"], seconds["stage"])]}
     if args.two_processes:
-        figures["stage_two_processes_vs_one"] = summary(
-            [one / two for one, two in zip(seconds["stage"], seconds["stage_two_processes"])]
-        )
+        ratios["stage_two_processes_vs_one"] = [o / t for o, t in zip(seconds["stage"], seconds["stage_two_processes"])]
+    for name, values in ratios.items():
+        figures[name] = statistics.median(values)
+        figures[name + "_range"] = [min(values), max(values)]
     return figures
 
 
@@ -172,7 +173,8 @@ def news_pairs():
     """German and English words of the deduplicated WMT news pairs of de-en (as bench_alignment.py)."""
     pairs = {}
     folder = os.path.join(SHARED, "parallel", "de-en")
-    for english in sorted(glob.glob(os.path.join(folder, "news*.eng")) + glob.glob(os.path.join(folder, "eng-deu", "news*.eng"))):
+    english_files = glob.glob(os.path.join(folder, "news*.eng")) + glob.glob(os.path.join(folder, "eng-deu", "news*.eng"))
+    for english in sorted(english_files):
         german = english.removesuffix(".eng") + ".deu"
         pairs.update(dict.fromkeys(zip(wa.read_lines(german), wa.read_lines(english))))
     return [wa.split_words(de) for de, _ in pairs], [wa.split_words(en) for _, en in pairs]

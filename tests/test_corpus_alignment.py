@@ -150,7 +150,8 @@ def test_a_resume_finds_the_links_in_its_checkpoint_and_checkpoints_get_them(tmp
     checkpoint.mkdir()
     args = type("Args", (), {"output_dir": str(tmp_path / "a"), "should_save": True})()
     first.on_save(args, type("State", (), {"global_step": 3})(), None)
-    assert (checkpoint / "alignments" / "en-de.align").read_text() == (tmp_path / "a/alignments/en-de.align").read_text()
+    saved = (tmp_path / "a" / "alignments" / "en-de.align").read_text()
+    assert (checkpoint / "alignments" / "en-de.align").read_text() == saved
     # the checkpoint alone, resumed into another folder
     shutil.copytree(checkpoint, tmp_path / "b" / "checkpoint-3")
     resumed = RunAlignments(str(tmp_path / "b"), resume_from_checkpoint=str(tmp_path / "b" / "checkpoint-3"))

