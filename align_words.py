@@ -25,18 +25,11 @@ from weam.word_alignment import (
 
 logger = logging.getLogger(__name__)
 
-SPEED_NOTE = """\
-measured on test.de-en (508 pairs) with multilingual-e5-small, on 2 CPU cores shared with other jobs
-(load 3 to 7, hence the ranges; see benchmarks/bench_alignment.py):
-  aligner         pairs/s                             AER % (deen.talp)
-  neural          9-35: 10x SimAlign on the same      22.6 at --layer 8, 21.1 at --layer 7
-                  pairs (7-25x across runs), same links
-  simalign        0.8-1.3, one pair at a time         22.6 at --layer 8
-  eflomal         2-5 min for 39.6k pairs             26.9 (grow-diag-final-and; 39k WMT news pairs
-                  (140-340 corpus pairs/s)                 as --extra_src/--extra_tgt)
-  neural+eflomal  eflomal's time plus neural's        18.6 at --layer 8, 18.3 at --layer 7 (best)
+CHOOSING = """\
+Which aligner: neural+eflomal is the most accurate, eflomal the cheapest without an encoder, neural the
+fastest with one. Measured AER and speed of each on three gold sets: the README's "Word alignment"
+section (benchmarks/bench_alignment.py writes benchmarks/results/alignment.json).
 """
-
 
 def positive_int(text):
     value = int(text)
@@ -49,7 +42,7 @@ def parse_command_line(argv=None):
     """The parser (for later errors) and the arguments, checked before any file is read."""
     parser = argparse.ArgumentParser(
         description="Align the words of parallel sentences; writes one Pharaoh line (0-based i-j links) per pair.",
-        epilog=SPEED_NOTE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=CHOOSING, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--src", help="source sentences, one per line")
     parser.add_argument("--tgt", help="target sentences, line-aligned with --src")
