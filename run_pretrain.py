@@ -14,7 +14,7 @@ that cannot apply to the objective is an error, not ignored.
 Several processes: `accelerate launch` or `torchrun --nproc_per_node N` on GPUs; on CPUs add --use_cpu.
 
 The output folder (and every checkpoint) loads with
-`AutoModel.from_pretrained(folder, trust_remote_code=True)` and is ready for `--push_to_hub`.
+`AutoModel.from_pretrained(folder)` (a BERT checkpoint) and is ready for `--push_to_hub`.
 Arguments: `python run_pretrain.py --help`, or one JSON/YAML file: `python run_pretrain.py args.yaml`.
 """
 
@@ -645,10 +645,10 @@ def finished_message(model_args, objective, corpora, steps, output_dir):
     return (
         f"\nTrained {model_args.model_name_or_path or 'a tiny random BERT'} with {objective.title} for {steps} steps "
         f"on {data}.\nSaved to {os.path.abspath(output_dir)} (model card: README.md); load it with\n"
-        f"  AutoModel.from_pretrained({output_dir!r}, trust_remote_code=True)\n"
+        f"  AutoModel.from_pretrained({output_dir!r})\n"
         "Next:\n"
-        f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} --trust_remote_code ...\n"
-        f"                         python run_qa.py --model_name_or_path {output_dir} --trust_remote_code ...\n"
+        f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} ...\n"
+        f"                         python run_qa.py --model_name_or_path {output_dir} ...\n"
         f"  alignment diagnostics  python run_alignment_eval.py --model {output_dir} --dictionary ... "
         "--output_dir ...\n"
         "  publish                this command with --push_to_hub --hub_model_id ORG/NAME"
