@@ -134,13 +134,13 @@ def exchange_aligned_states(flat_hidden, masked_positions, alignment_pairs, seq_
     return summed / count.clamp(min=1).unsqueeze(1), count
 
 
-def masked_predictions(head, hidden, labels):
+def masked_predictions(model, head, hidden, labels):
     """`head`'s logits at the masked positions only (vocabulary logits nowhere else), their targets, and
-    the flat positions `(b * seq_len + i)` of the masked tokens."""
+    the flat positions `(b * seq_len + i)` of the masked tokens (see `MaskedPreTrainingModel.prediction_logits`)."""
     flat_labels = labels.reshape(-1)
     masked_positions = (flat_labels != -100).nonzero().squeeze(1)
-    logits = head(hidden.reshape(-1, hidden.shape[-1])[masked_positions])
-    return logits, flat_labels[masked_positions], masked_positions
+    logits = model.prediction_logits(head, hidden.reshape(-1, hidden.shape[-1])[masked_positions])
+    return logits, model.prediction_targets(flat_labels[masked_positions]), masked_positions
 
 
 class MaskedPreTrainingModel(BertPreTrainedModel):
@@ -165,6 +165,48 @@ class MaskedPreTrainingModel(BertPreTrainedModel):
         # which sequence classifiers start from, passes through post-training unchanged.
         self.bert.pooler.requires_grad_(False)
         self.cls = BertOnlyMLMHead(config)
+        # Set by `restrict_predictions`; not saved: a choice of the training run, not part of the model.
+        self.register_buffer("prediction_ids", None, persistent=False)
+        self.register_buffer("prediction_index", None, persistent=False)
+
+    def restrict_predictions(self, token_ids):
+        """Predict masked tokens among `token_ids` only (None: the whole vocabulary, the default).
+
+        With a large vocabulary the output layer is most of a small encoder's training step (multilingual-e5-small:
+        250k rows of 384 per predicted token, against about 21M encoder weights per token); the pieces one corpus
+        uses are a fraction of them, and every target is one of them. The softmax then runs over those pieces
+        only: a sampled softmax whose negatives are the corpus's pieces. Logits are over `token_ids` in
+        ascending order and targets index into them."""
+        if token_ids is None:
+            self.prediction_ids = self.prediction_index = None
+            return
+        device = self.bert.embeddings.word_embeddings.weight.device
+        ids = torch.as_tensor(sorted({int(i) for i in token_ids}), dtype=torch.long, device=device)
+        if len(ids) == 0 or ids[0] < 0 or ids[-1] >= self.config.vocab_size:
+            raise ValueError(f"restrict_predictions needs ids in [0, {self.config.vocab_size}), got {len(ids)} ids "
+                             f"from {ids.min().item() if len(ids) else None} to {ids.max().item() if len(ids) else None}")
+        index = torch.full((self.config.vocab_size,), -1, dtype=torch.long, device=device)
+        index[ids] = torch.arange(len(ids), device=device)
+        self.prediction_ids, self.prediction_index = ids, index
+
+    def prediction_logits(self, head, states):
+        """`head` (an MLM prediction head) applied to `states`, over the prediction vocabulary."""
+        if self.prediction_ids is None:
+            return head(states)
+        head = getattr(head, "predictions", head)  # BertOnlyMLMHead wraps a BertLMPredictionHead
+        return F.linear(head.transform(states), head.decoder.weight[self.prediction_ids],
+                        head.decoder.bias[self.prediction_ids])
+
+    def prediction_targets(self, token_ids):
+        """Target token ids as indices into `prediction_logits`' last dimension."""
+        if self.prediction_index is None:
+            return token_ids
+        targets = self.prediction_index[token_ids]
+        if (targets < 0).any():
+            outside = token_ids[targets < 0].unique()[:5].tolist()
+            raise ValueError(f"target tokens {outside} are outside the restricted prediction vocabulary: restrict "
+                             "predictions to every token the training data holds")
+        return targets
 
     def get_output_embeddings(self):
         return self.cls.predictions.decoder
@@ -246,7 +288,7 @@ class WeamForPreTraining(MaskedPreTrainingModel):
         if labels is None:
             return WeamForPreTrainingOutput(mlm_logits=self.cls(hidden), **common)
 
-        mlm_logits, mlm_labels, masked_positions = masked_predictions(self.cls, hidden, labels)
+        mlm_logits, mlm_labels, masked_positions = masked_predictions(self, self.cls, hidden, labels)
         num_masked = masked_positions.numel()
         denominator = num_items_in_batch if num_items_in_batch is not None else max(num_masked, 1)
         mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
@@ -273,7 +315,8 @@ class WeamForPreTraining(MaskedPreTrainingModel):
             elif mode == "self":
                 own_states = flat_hidden[masked_positions]
                 partner_states = torch.where((partner_count > 0).unsqueeze(1), partner_states, own_states)
-            cross_lingual_logits = self.cross_lingual_head(self.cross_lingual_transform(partner_states))
+            cross_lingual_logits = self.prediction_logits(self.cross_lingual_head,
+                                                          self.cross_lingual_transform(partner_states))
             cross_lingual_sum = F.cross_entropy(cross_lingual_logits, cross_lingual_labels, reduction="sum")
             # per masked token, like L_mp (see WeamConfig.unaligned_tokens)
             sums["cross_lingual"] = head_sums(cross_lingual_sum, num_masked, cross_lingual_logits,
@@ -484,7 +527,7 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         ).split([input_ids.numel(), query_input_ids.numel()])
         hidden = self.bert(inputs_embeds=pair_embeds.view(*input_ids.shape, -1), attention_mask=attention_mask,
                            token_type_ids=token_type_ids, **kwargs).last_hidden_state
-        mlm_logits, mlm_labels, _ = masked_predictions(self.cls, hidden, labels)
+        mlm_logits, mlm_labels, _ = masked_predictions(self, self.cls, hidden, labels)
         mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
         mlm_denominator = num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1)
 

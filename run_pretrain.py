@@ -108,6 +108,14 @@ class ModelArguments:
                                  "for a checkpoint without an MLM head (e.g. a sentence encoder such as multilingual-e5), "
                                  "so that its random head does not disturb the encoder at the start of post-training."},
     )
+    prediction_vocabulary: str = field(
+        default="full",
+        metadata={"help": "Which tokens the MLM heads choose among. 'full': the whole vocabulary (the papers'). "
+                  "'corpus': only the pieces the training corpora hold (every target is one of them); the output "
+                  "layer is then that much smaller, a large speed-up for a small encoder with a large vocabulary "
+                  "(multilingual-e5-small: 250k pieces, its output layer most of a step), at the price of a "
+                  "softmax without the rest of the vocabulary as negatives.", "choices": ["full", "corpus"]},
+    )
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow remote code when loading the model."})
     cache_dir: str | None = field(default=None, metadata={"help": "Where downloaded models and datasets are cached."})
 
@@ -315,6 +323,8 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
         problems.append("--sampling_weights needs one weight per --train_data corpus")
     if data_args.streaming and training_args.max_steps <= 0:
         problems.append("--streaming needs --max_steps (a stream has no length to count epochs by)")
+    if data_args.streaming and model_args.prediction_vocabulary == "corpus":
+        problems.append("--prediction_vocabulary corpus reads the whole corpus ahead: not with --streaming")
     if problems:
         raise SystemExit("error: " + "\nerror: ".join(problems))
 
@@ -366,6 +376,7 @@ def run_settings(objective, given, model_args, data_args, alignment_args, traini
             model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER)),
         row("masked tokens", "mlm_probability", f"{data_args.mlm_probability:g}"
             + (" (whole words)" if data_args.whole_word_mask else "")),
+        row("prediction vocabulary", "prediction_vocabulary"),
     ]
     rows += [row(name.replace("_", " "), name) for name in objective.options]
     rows += [(name.replace("_", " "), value, f"paper ({objective.title})") for name, value in objective.collator.items()]
@@ -439,6 +450,16 @@ def unknown_token_rate(dataset, tokenizer, examples=1000):
     special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
     tokens = [token for example in head for token in example["input_ids"] if token not in special]
     return sum(token == tokenizer.unk_token_id for token in tokens) / max(len(tokens), 1)
+
+
+def corpus_token_ids(*parts):
+    """Every token id the datasets hold (None entries skipped)."""
+    ids = set()
+    for dataset in filter(None, parts):
+        for batch in dataset.select_columns(["input_ids"]).iter(batch_size=1000):
+            for row in batch["input_ids"]:
+                ids.update(row)
+    return ids
 
 
 def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None,
@@ -575,6 +596,10 @@ def main(argv=None):
     model = build_model(model_args, config, objective)
     if model_args.train_heads_only:
         model.bert.requires_grad_(False)  # the tied decoder weight is the word embedding matrix: fixed too
+    if model_args.prediction_vocabulary == "corpus":
+        model.restrict_predictions(corpus_token_ids(train, evaluation))
+        logger.info("Predictions among the %d pieces the corpora hold (of %d)", len(model.prediction_ids),
+                    config.vocab_size)
     try:
         align_loss, alignment_eval = build_alignment_tools(
             alignment_args, tokenizer, model, training_args.seed, training_args.output_dir

@@ -3,7 +3,8 @@
 
 After transformers' examples/pytorch/text-classification/run_xnli.py. Result: accuracy per language with the
 average over all languages and over all but English, printed and written to OUTPUT_DIR/results.{json,md}
-(mean ± std over --seeds); each run's model and metrics are in OUTPUT_DIR/seed-S[/train-X].
+(mean ± std over --seeds); each run's model, metrics and predicted labels (predictions-X.txt, one a line, in
+input order) are in OUTPUT_DIR/seed-S[/train-X].
 
 Zero-shot, offline, on the XNLI dev files (row i is the same item in all 15 languages, so train and evaluate
 on disjoint rows; overlapping rows of the same files are an error):
@@ -24,6 +25,7 @@ error naming it, or with --skip_invalid a counted skip. Languages are ISO 639-1 
 """
 
 import functools
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,7 +177,12 @@ def main(argv=None):
         )
 
     def evaluate_language(trainer, language, prefix):
-        return trainer.evaluate(eval_dataset=eval_sets[language], metric_key_prefix=prefix)
+        output = trainer.predict(eval_sets[language], metric_key_prefix=prefix)
+        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        # one predicted label a line, in input order: per-item analyses (paired bootstraps) start here
+        with open(os.path.join(trainer.args.output_dir, f"predictions-{language}.txt"), "w") as f:
+            f.writelines(f"{XNLI_LABELS[label]}\n" for label in np.argmax(logits, axis=1))
+        return output.metrics
 
     return run_experiment("XNLI", ["accuracy"], model_args, xl_args, training_args, make_trainer, evaluate_language)
 

@@ -1,143 +1,199 @@
 #!/usr/bin/env python
-"""The toolkit's small-scale study: every objective on a real multilingual encoder, side by side.
+"""The toolkit's study: does any alignment objective make a real multilingual encoder transfer better?
 
-    python study/run_study.py            # about 100 minutes on a 2-core CPU; writes docs/study.md and docs/study.png
+    python study/run_study.py            # resumable; writes study/results/*.json, docs/study.md, .json, .png
 
-1. data      Parallel en-de, en-es and en-zh sentences from ../shared/data/parallel (WMT news test sets and
-             TICO-19; Tatoeba is left out: the retrieval test is Tatoeba), with every pair removed whose
-             either side appears in an evaluation set (XNLI dev, MLQA dev, Tatoeba retrieval, the gold word
-             alignments); the overlap found is reported. Then a seeded sample of --pairs_per_language pairs
-             of each language pair.
-2. warm-up   The encoder, intfloat/multilingual-e5-small (built offline by ../shared/tools/get_e5_small.py),
-             is a sentence encoder without an MLM head: the WEAM heads (both predictions) are first trained
-             with the encoder fixed (run_pretrain.py --train_heads_only), so that every objective starts
-             from the same encoder with working heads. The untouched encoder is the baseline.
-3. post-train MLM, TLM, WEAM, PPA and ALIGN-MLM from that start, with the same data, steps, batch size,
-             sequence length, learning rate, warm-up and weight decay; masking and loss weights are each
-             objective's paper defaults (run_pretrain.py).
-4. evaluate  Each model, and the baseline: the alignment diagnostics (run_alignment_eval.py: dictionary
-             P@1 from input embeddings and layer 8, Tatoeba retrieval, AER on the de-en gold set),
-             zero-shot XNLI with --xnli_seeds seeds (fine-tune on English, test on de, es, zh) and zero-shot
-             QA (TyDiQA-GoldP English -> MLQA dev de, es, zh), with the sizes of
-             benchmarks/bench_zero_shot.py.
-5. report    One Markdown table and one plot in --docs_dir, with the command, the sizes and the wall time.
+A powered, paired design at CPU scale (see docs/study.md for what it shows):
 
-Every stage writes its result into --work_dir and is skipped when run again with the same settings: an
-interrupted study resumes where it stopped, and a stage whose settings or inputs changed (a redone stage
-before it) runs again. Each stage's log is in WORK_DIR/logs, its settings and wall time in
-WORK_DIR/stages.json.
+1. data       Parallel en-de, en-es and en-zh pairs from ../shared/data/parallel (WMT news test sets and
+              TICO-19; Tatoeba is left out: the retrieval test is Tatoeba), every pair removed whose either
+              side appears in an evaluation set (XNLI dev, MLQA dev, Tatoeba retrieval, the gold word
+              alignments, UD POS test), kept when both sides have 10+ subwords and the pair fits
+              --max_seq_length (so that every objective, PPA's length filter included, trains on the same
+              pairs). A seeded sample of --pairs_per_language pairs per language pair is exactly what every
+              objective sees (one epoch). WEAM's word links: eflomal on the sample with every other clean pair
+              of the language pair as extra text (alignments improve with corpus size).
+2. warm-up    The encoder, intfloat/multilingual-e5-small (built offline by ../shared/tools/get_e5_small.py),
+              has no MLM head: WEAM's two prediction heads are trained with the encoder fixed until their
+              loss stops falling (run_pretrain.py --train_heads_only), so every objective starts from the
+              untouched encoder with working heads.
+3. post-train MLM (the control: the same sentences, unpaired), TLM, WEAM, PPA and ALIGN-MLM from that start,
+              once per --post_seeds seed, at equal budgets: the same pairs (MLM and ALIGN-MLM: their
+              sentences, two per pair, so the same tokens per step), steps, learning rate and masking (30%,
+              WEAM's, for every masked objective); every head predicts among the pieces the corpus holds
+              (--prediction_vocabulary corpus).
+4. transfer   Zero-shot POS tagging (run_pos.py, the primary task): fine-tune each model on English EWT
+              once per --finetune_seeds seed, tag the German, Spanish and Chinese test sentences. Then
+              zero-shot XNLI (run_xnli.py) for the models of --xnli_post_seeds. Each test item's counts
+              (correct tags of a sentence; a correct label) are kept, for the intervals. TyDiQA-GoldP is not
+              run: the dev files in ../shared have no answers (see docs/study.md).
+5. report     Paired differences against the untouched encoder and against the MLM control, each with a 95%
+              interval from a bootstrap over post-training seeds, fine-tuning seeds (paired: the same
+              fine-tuning seed for both sides) and test sentences (paired: the same sentences), and the
+              smallest effect the design detects (80% power, two-sided 5%).
+
+Every finished stage writes a small JSON file into --results_dir (committed in the repository), keyed by
+its settings and the keys of the stages it depends on. Run again, the study skips every stage whose file
+holds the same key, so an interrupted study resumes from its last finished stage, also on a fresh machine:
+models are not kept in the repository, and a model that a remaining stage needs is trained again from its
+recorded settings. The report is written from whatever has finished, and says what is missing.
 """
 
+import hashlib
 import json
 import os
 import random
 import re
 import shlex
-import statistics
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transformers import HfArgumentParser  # noqa: E402
+from transformers import AutoTokenizer, HfArgumentParser  # noqa: E402
 
-from benchmarks.bench_zero_shot import DEFAULT_MODEL_DIR, SHARED, ensure_model, qa_arguments  # noqa: E402
-from benchmarks.bench_zero_shot import xnli_arguments  # noqa: E402
+from benchmarks.bench_zero_shot import DEFAULT_MODEL_DIR, FINE_TUNING, QUIET, SHARED, ensure_model  # noqa: E402
+from benchmarks.bench_zero_shot import XNLI_EVAL_ROWS, XNLI_TRAIN_ROWS, xnli_arguments  # noqa: E402
 from weam.cli import HelpFormatter  # noqa: E402
-from weam.objectives import OBJECTIVES  # noqa: E402
 from weam.diagnostics import read_tatoeba  # noqa: E402
+from weam.objectives import OBJECTIVES  # noqa: E402
 from weam.word_alignment import read_lines  # noqa: E402
 
 PARALLEL = SHARED / "data" / "parallel"
-# Training sources per language pair: (folder, file stems, English suffix, other suffix).
+UDPOS = SHARED / "data" / "udpos"
+# Training sources per language pair: (folder, file stems, suffix of the other language's files).
 SOURCES = {
     "en-de": ("de-en", ["news-test2008", "newssyscomb2009"] + [f"newstest{y}" for y in range(2009, 2019)], "deu"),
     "en-es": ("es-en", ["news-test2008", "newssyscomb2009"] + [f"newstest{y}" for y in range(2009, 2014)]
               + ["tico19-test"], "spa"),
     "en-zh": ("zh-en", [f"newstest{y}" for y in range(2017, 2021)] + ["tico19-test"], "zho"),
 }
-XNLI_LANGUAGES = ("en", "de", "es", "zh")
 TRANSFER_LANGUAGES = ("de", "es", "zh")
-TATOEBA_LANGUAGES = TRANSFER_LANGUAGES
 DICTIONARIES = [SHARED / "data" / "dictionaries" / f"en-{language}.dict" for language in TRANSFER_LANGUAGES]
 GOLD_TEST, GOLD_TALP = SHARED / "data" / "alignment-gold" / "test.de-en", SHARED / "data" / "alignment-gold" / "deen.talp"
-BASELINE = "baseline"
+UNTOUCHED = "untouched"
+CONTROL = "mlm"
+# PPA's own filter (weam/objectives/ppa.py): both sides at least this many subwords.
+MIN_SIDE_SUBWORDS = 10
+Z_95, Z_80_POWER = 1.959964, 0.841621
 
 
 @dataclass
 class StudyArguments:
     objectives: list[str] = field(
         default_factory=lambda: ["mlm", "tlm", "weam", "ppa", "align_mlm"],
-        metadata={"help": f"Objectives to compare (of {', '.join(OBJECTIVES)})."},
+        metadata={"help": f"Objectives to compare (of {', '.join(OBJECTIVES)}); mlm is the control."},
     )
+    tasks: list[str] = field(default_factory=lambda: ["udpos", "xnli"],
+                             metadata={"help": "Zero-shot tasks, in the order they run (udpos: the primary)."})
+    post_seeds: list[int] = field(default_factory=lambda: [1, 2, 3], metadata={"help": "Post-training seeds."})
+    xnli_post_seeds: list[int] = field(default_factory=lambda: [1], metadata={
+        "help": "The post-training seeds whose models XNLI evaluates (XNLI costs about 3 times POS a model)."})
+    finetune_seeds: list[int] = field(default_factory=lambda: [1, 2, 3], metadata={"help": "Fine-tuning seeds."})
     model_dir: Path = field(
         default=DEFAULT_MODEL_DIR, metadata={"help": "The multilingual-e5-small folder (built if missing)."}
     )
-    work_dir: Path = field(default=REPO / "study-runs", metadata={"help": "Data, models, logs and results."})
-    docs_dir: Path = field(default=REPO / "docs", metadata={"help": "Where study.md and study.png go."})
-    pairs_per_language: int = field(default=3000, metadata={"help": "Training pairs sampled per language pair."})
-    max_seq_length: int = field(default=96, metadata={"help": "Tokens per pair in post-training."})
-    batch_size: int = field(default=16, metadata={"help": "Pairs (MLM, ALIGN-MLM: sentences) per step."})
-    warmup_head_steps: int = field(default=80, metadata={"help": "Steps of the heads-only warm-up."})
-    steps: int = field(default=80, metadata={"help": "Post-training steps of every objective."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate of post-training."})
-    ppa_queue_size: int = field(default=1024, metadata={"help": "PPA's MoCo queue (the paper's 32k exceeds the "
-                                                        "pairs this budget sees)."})
-    xnli_seeds: list[int] = field(default_factory=lambda: [1, 2], metadata={"help": "Fine-tuning seeds of zero-shot XNLI."})
-    qa: bool = field(default=True, metadata={"help": "Also zero-shot QA (about 6 minutes per model; --no_qa: skip)."})
-    seed: int = field(default=42, metadata={"help": "Seed of the data sample, post-training and dictionary split."})
+    results_dir: Path = field(default=REPO / "study" / "results",
+                              metadata={"help": "Each finished stage's result (small JSON files, kept in git)."})
+    work_dir: Path = field(default=REPO / "study-runs", metadata={"help": "Models, fine-tuning runs and logs."})
+    docs_dir: Path = field(default=REPO / "docs", metadata={"help": "Where study.md, study.json and study.png go."})
+    pairs_per_language: int = field(default=320, metadata={"help": "Training pairs per language pair (each seen once)."})
+    max_seq_length: int = field(default=64, metadata={"help": "Longest pair in subwords (longer pairs are not sampled)."})
+    batch_size: int = field(default=16, metadata={"help": "Pairs per post-training step."})
+    learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of post-training."})
+    warmup_head_steps: int = field(default=300, metadata={"help": "Steps of the heads-only warm-up."})
+    warmup_head_learning_rate: float = field(default=1e-3, metadata={"help": "Learning rate of the warm-up."})
+    ppa_queue_size: int = field(default=512, metadata={"help": "PPA's MoCo queue (the paper's 32k exceeds the "
+                                                       "pairs this budget sees)."})
+    pos_train_sentences: int = field(default=600, metadata={"help": "English EWT training sentences (the first N)."})
+    pos_test_sentences: int = field(default=300, metadata={"help": "Test sentences per language (the first N)."})
+    pos_learning_rate: float = field(default=4e-4, metadata={"help": "Fine-tuning learning rate (word embeddings "
+                                                             "frozen)."})
+    bootstrap_samples: int = field(default=4000, metadata={"help": "Bootstrap replicates of each interval."})
+    seed: int = field(default=42, metadata={"help": "Seed of the data sample and of the bootstrap."})
+    report_only: bool = field(default=False, metadata={"help": "Write the report from the finished stages; run nothing."})
+
+    @property
+    def post_steps(self):
+        return self.pairs_per_language * len(SOURCES) // self.batch_size
 
 
-def stage_done(work_dir, name, settings, done_file):
-    """Whether a stage already ran with these settings (a stage run with others, or on older inputs, runs again)."""
-    record = read_stages(work_dir).get(name)
-    if not done_file.exists() or record is None:
-        return False
-    if record["settings"] != settings:
-        changed = sorted(set(map(str, settings)) ^ set(map(str, record["settings"])))
-        print(f"[{name}] settings or inputs changed since {done_file} was made ({changed}): running again")
-        return False
-    print(f"[{name}] done before: {done_file}")
-    return True
+# ----------------------------------------------------------------------------- stages
 
 
-def read_stages(work_dir):
-    """{stage: {"settings": [...], "seconds": wall time}} of the stages that finished (WORK_DIR/stages.json)."""
-    path = work_dir / "stages.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+def stage_key(settings):
+    """A short hash of everything that determines a stage's result (its settings and the keys of its inputs)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def record_stage(work_dir, name, settings, seconds):
-    print(f"[{name}] {seconds:.0f} s", flush=True)
-    stages = read_stages(work_dir)
-    stages[name] = {"settings": settings, "seconds": round(seconds)}
-    (work_dir / "stages.json").write_text(json.dumps(stages, indent=2) + "\n")
+def finished(args, name, key):
+    """The stage's record if it finished with this key, else None."""
+    path = args.results_dir / f"{name}.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    if record["key"] != key:
+        print(f"[{name}] its settings or inputs changed since {path} was written: running again", flush=True)
+        return None
+    return record
 
 
-def run_stage(name, script, argv, work_dir, done_file, inputs):
-    """Run `script argv` in a fresh process (its log in WORK_DIR/logs/NAME.log) unless it ran before with the
-    same arguments on the same `inputs` (files made by earlier stages: a redone stage redoes what follows)."""
-    argv = [*map(str, argv)]
-    settings = [*argv, *(f"input {path} modified {path.stat().st_mtime_ns}" for path in inputs)]
-    if stage_done(work_dir, name, settings, done_file):
-        return
-    log_path = work_dir / "logs" / f"{name}.log"
+def record_stage(args, name, key, settings, seconds, result):
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    record = {"stage": name, "key": key, "seconds": round(seconds), "settings": settings, "result": result}
+    (args.results_dir / f"{name}.json").write_text(json.dumps(record, indent=1, default=str) + "\n")
+    print(f"[{name}] done in {seconds:.0f} s: {args.results_dir / name}.json", flush=True)
+    return record
+
+
+def run_script(args, name, script, argv):
+    """`script argv` in a fresh process, its output in WORK_DIR/logs/NAME.log; stops the study if it fails."""
+    log_path = args.work_dir / "logs" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(REPO / script), *argv]
+    command = [sys.executable, str(REPO / script), *map(str, argv)]
     print(f"[{name}] {time.strftime('%H:%M:%S')} running; log: {log_path}", flush=True)
-    start = time.time()
     with open(log_path, "w") as log:
         log.write(shlex.join(command) + "\n\n")
         log.flush()
         result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    if result.returncode != 0 or not done_file.exists():
+    if result.returncode != 0:
         tail = "".join(log_path.read_text(errors="replace").splitlines(keepends=True)[-30:])
         sys.exit(f"[{name}] failed (exit {result.returncode}); the end of {log_path}:\n{tail}")
-    record_stage(work_dir, name, settings, time.time() - start)
+
+
+@dataclass
+class Model:
+    """A model the study trains: built when a stage needs it and its folder is missing or from other settings."""
+
+    name: str
+    key: str
+    settings: dict
+    script_argv: list
+    needs: list = field(default_factory=list)  # the models it starts from
+
+    def path(self, args):
+        folder = args.work_dir / "models" / self.name
+        if (folder / "stage_key").is_file() and (folder / "stage_key").read_text() == self.key:
+            return folder
+        for model in self.needs:
+            model.path(args)
+        start = time.time()
+        shutil.rmtree(folder, ignore_errors=True)  # a run stopped half-way, or one with other settings
+        run_script(args, self.name, "run_pretrain.py", [*self.script_argv, "--output_dir", folder])
+        (folder / "stage_key").write_text(self.key)
+        state = json.loads((folder / "trainer_state.json").read_text())
+        losses = [{key: round(value, 4) for key, value in entry.items() if key in ("step", "loss", "mlm_loss",
+                   "cross_lingual_loss", "contrastive_loss", "align_loss")} for entry in state["log_history"]
+                  if "loss" in entry]
+        record_stage(args, self.name, self.key, self.settings, time.time() - start, {"losses": losses})
+        return folder
 
 
 # ----------------------------------------------------------------------------- 1. data
@@ -153,7 +209,7 @@ def evaluation_sentences():
     """{evaluation set: keys of its sentences}: everything a post-trained model is later tested on."""
     sets = {}
     xnli = set()
-    for language in XNLI_LANGUAGES:
+    for language in ("en", *TRANSFER_LANGUAGES):
         for line in read_lines(SHARED / "data" / "xnli" / f"dev-{language}.tsv"):
             xnli.update(sentence_key(text) for text in line.split("\t")[:2])
     sets["XNLI dev"] = xnli
@@ -165,75 +221,104 @@ def evaluation_sentences():
                 mlqa.update(map(sentence_key, re.split(r"(?<=[.!?。！？])\s*", paragraph["context"])))
                 mlqa.update(sentence_key(qa["question"]) for qa in paragraph["qas"])
     sets["MLQA dev"] = mlqa
-    tatoeba = set()
-    for language in TATOEBA_LANGUAGES:
-        tatoeba.update(sentence_key(sentence) for pair in read_tatoeba(PARALLEL / "tatoeba-retrieval", language)
-                       for sentence in pair)
-    sets["Tatoeba retrieval"] = tatoeba
-    gold = set()
-    for line in read_lines(GOLD_TEST):
-        gold.update(map(sentence_key, line.split("|||")))
-    sets["gold word alignments"] = gold
+    sets["Tatoeba retrieval"] = {sentence_key(sentence) for language in TRANSFER_LANGUAGES
+                                 for pair in read_tatoeba(PARALLEL / "tatoeba-retrieval", language) for sentence in pair}
+    sets["gold word alignments"] = {sentence_key(side) for line in read_lines(GOLD_TEST) for side in line.split("|||")}
+    sets["UD POS test"] = {sentence_key(line.split("\t")[0]) for language in ("en", *TRANSFER_LANGUAGES)
+                           for line in read_lines(UDPOS / f"{language}.test.tsv")}
     return {name: keys - {""} for name, keys in sets.items()}
 
 
-def prepare_data(args, data_dir):
-    """Write WORK_DIR/data/en-xx.{en,xx} (the sampled pairs) and overlap.json; return the corpus specs."""
-    report_path = data_dir / "overlap.json"
-    specs = [f"{pair}={data_dir / pair}.en,{data_dir / pair}.{pair[3:]}" for pair in SOURCES]
-    settings = [f"pairs_per_language={args.pairs_per_language}", f"seed={args.seed}"]
-    if stage_done(data_dir.parent, "data", settings, report_path):
-        return specs
-    start = time.time()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    held_out = evaluation_sentences()
-    report = {}
-    for pair, (folder, stems, suffix) in SOURCES.items():
-        pairs, counts = {}, {"read": 0, "duplicate": 0, "empty or over 400 characters": 0}
-        counts.update({f"in {name}": 0 for name in held_out})
-        for stem in stems:
-            english = read_lines(PARALLEL / folder / f"{stem}.eng")
-            other = read_lines(PARALLEL / folder / f"{stem}.{suffix}")
-            if len(english) != len(other):
-                sys.exit(f"{PARALLEL / folder / stem}.*: {len(english)} English lines but {len(other)} {suffix} lines")
-            for source, target in zip(english, other):
-                counts["read"] += 1
-                source, target = source.strip(), target.strip()
-                keys = (sentence_key(source), sentence_key(target))
-                overlap = [name for name, sentences in held_out.items() if keys[0] in sentences or keys[1] in sentences]
-                if overlap:
-                    counts[f"in {overlap[0]}"] += 1
-                elif not all(keys) or max(len(source), len(target)) > 400:
-                    counts["empty or over 400 characters"] += 1
-                elif keys in pairs:
-                    counts["duplicate"] += 1
-                else:
-                    pairs[keys] = (source, target)
-        available = list(pairs.values())
-        if len(available) < args.pairs_per_language:
-            sys.exit(f"{pair}: only {len(available)} pairs left, fewer than --pairs_per_language")
-        sample = random.Random(args.seed).sample(available, args.pairs_per_language)
-        for index, language in enumerate(pair.split("-")):
-            text = "".join(f"{sides[index]}\n" for sides in sample)
-            (data_dir / f"{pair}.{language}").write_text(text, encoding="utf-8")
-        report[pair] = {**counts, "clean": len(available), "sampled": len(sample)}
-        print(f"[data] {pair}: {report[pair]}")
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    record_stage(data_dir.parent, "data", settings, time.time() - start)
-    return specs
+def clean_pairs(pair, held_out, tokenizer, max_seq_length):
+    """The usable pairs of one language pair, and how many of the read pairs went where."""
+    folder, stems, suffix = SOURCES[pair]
+    pairs = {}
+    counts = {"read": 0, "duplicate": 0, "empty or over 400 characters": 0, **{f"in {name}": 0 for name in held_out}}
+    for stem in stems:
+        english = read_lines(PARALLEL / folder / f"{stem}.eng")
+        other = read_lines(PARALLEL / folder / f"{stem}.{suffix}")
+        if len(english) != len(other):
+            sys.exit(f"{PARALLEL / folder / stem}.*: {len(english)} English lines but {len(other)} {suffix} lines")
+        for source, target in zip(english, other):
+            counts["read"] += 1
+            source, target = source.strip(), target.strip()
+            keys = (sentence_key(source), sentence_key(target))
+            overlap = [name for name, sentences in held_out.items() if keys[0] in sentences or keys[1] in sentences]
+            if overlap:
+                counts[f"in {overlap[0]}"] += 1
+            elif not all(keys) or max(len(source), len(target)) > 400:
+                counts["empty or over 400 characters"] += 1
+            elif keys in pairs:
+                counts["duplicate"] += 1
+            else:
+                pairs[keys] = (source, target)
+    pairs = list(pairs.values())
+    counts["clean"] = len(pairs)
+    if tokenizer is None:
+        return pairs, pairs, counts
+    sides = [tokenizer([pair[index] for pair in pairs], add_special_tokens=False)["input_ids"] for index in (0, 1)]
+    fits = [pair for pair, source, target in zip(pairs, *sides) if min(len(source), len(target)) >= MIN_SIDE_SUBWORDS
+            and len(source) + len(target) + 3 <= max_seq_length]
+    counts[f"of them {MIN_SIDE_SUBWORDS}+ subwords a side, <= {max_seq_length} a pair"] = len(fits)
+    return pairs, fits, counts
 
 
-# ----------------------------------------------------------------------------- 2-3. training
+def prepare_data(args, tokenizer):
+    """RESULTS_DIR/data/en-xx.{en,xx,align}: the sampled pairs and their eflomal links. Returns the data key."""
+    data_dir = args.results_dir / "data"
+    settings = {"pairs_per_language": args.pairs_per_language, "max_seq_length": args.max_seq_length,
+                "seed": args.seed, "tokenizer": "multilingual-e5-small", "aligner": "eflomal grow-diag-final-and"}
+    key = stage_key(settings)
+    if finished(args, "data", key) is None:
+        start = time.time()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        held_out = evaluation_sentences()
+        report = {}
+        for pair in SOURCES:
+            language = pair[3:]
+            pool, fits, counts = clean_pairs(pair, held_out, tokenizer, args.max_seq_length)
+            if len(fits) < args.pairs_per_language:
+                sys.exit(f"{pair}: only {len(fits)} pairs fit, fewer than --pairs_per_language {args.pairs_per_language}")
+            sample = random.Random(args.seed).sample(fits, args.pairs_per_language)
+            sampled = set(sample)
+            extra = [p for p in pool if p not in sampled]
+            files = {}
+            for name, rows in (("", sample), ("extra.", extra)):
+                for index, side in enumerate(("en", language)):
+                    folder = data_dir if not name else args.work_dir / "data"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    files[name + side] = folder / f"{pair}.{name}{side}"
+                    files[name + side].write_text("".join(f"{row[index]}\n" for row in rows), encoding="utf-8")
+            run_script(args, f"align-{pair}", "align_words.py",
+                       ["--src", files["en"], "--tgt", files[language], "--output", data_dir / f"{pair}.align",
+                        "--extra_src", files["extra.en"], "--extra_tgt", files[f"extra.{language}"]])
+            report[pair] = {**counts, "sampled": len(sample), "extra text for eflomal": len(extra)}
+            print(f"[data] {pair}: {report[pair]}", flush=True)
+        record_stage(args, "data", key, settings, time.time() - start, report)
+    # the files' contents key what follows (eflomal cannot be seeded: new links are new inputs)
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.iterdir()):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def post_training_arguments(args, specs, objective, output_dir, model_dir, steps):
+def corpus_specs(args, with_alignments):
+    data = args.results_dir / "data"
+    return [f"{pair}={data / pair}.en,{data / pair}.{pair[3:]}" + (f",{data / pair}.align" if with_alignments else "")
+            for pair in SOURCES]
+
+
+# ----------------------------------------------------------------------------- 2-3. models
+
+
+def pretrain_argv(args, objective, steps, batch_size, learning_rate, seed):
+    """run_pretrain.py's arguments shared by the warm-up and post-training (everything but the start and output)."""
     argv = [
-        "--model_name_or_path", model_dir, "--objective", objective, "--output_dir", output_dir,
-        "--train_data", *specs, "--max_seq_length", args.max_seq_length, "--validation_pairs", 0,
-        "--max_steps", steps, "--per_device_train_batch_size", args.batch_size, "--warmup_steps", 0.1,
-        "--weight_decay", 0,  # one optimizer for every objective (PPA's paper would use 0.01)
-        "--eval_strategy", "no", "--save_strategy", "no", "--logging_steps", 10, "--report_to", "none",
-        "--disable_tqdm", "true", "--seed", args.seed,
+        "--objective", objective, "--train_data", *corpus_specs(args, OBJECTIVES[objective].needs_alignment),
+        "--max_seq_length", args.max_seq_length, "--validation_pairs", 0, "--max_steps", steps,
+        "--per_device_train_batch_size", batch_size, "--learning_rate", learning_rate, "--warmup_steps", 0.1,
+        "--weight_decay", 0, "--mlm_probability", 0.3, "--prediction_vocabulary", "corpus",
+        "--save_strategy", "no", "--logging_steps", 5, "--report_to", "none", "--disable_tqdm", "true", "--seed", seed,
     ]  # fmt: skip
     if OBJECTIVES[objective].model_class == "PpaForPreTraining":
         argv += ["--config_overrides", f"ppa_queue_size={args.ppa_queue_size}"]
@@ -242,211 +327,409 @@ def post_training_arguments(args, specs, objective, output_dir, model_dir, steps
     return argv
 
 
-# ----------------------------------------------------------------------------- 4. evaluation
+def study_models(args, data_key):
+    """The warm-up and every post-trained model, keyed by their settings (nothing is trained here)."""
+    warm_argv = [*pretrain_argv(args, "weam", args.warmup_head_steps, args.batch_size, args.warmup_head_learning_rate,
+                                args.seed), "--train_heads_only", "true"]
+    settings = {"argv": [str(a) for a in warm_argv], "start": "multilingual-e5-small", "data": data_key}
+    warm = Model("warm-up", stage_key(settings), settings, ["--model_name_or_path", args.model_dir, *warm_argv])
+    models = {}
+    for seed in args.post_seeds:
+        for objective in args.objectives:
+            # single-sentence objectives take both sentences of each pair: the same tokens per step
+            batch = args.batch_size * (2 if OBJECTIVES[objective].examples == "sentences" else 1)
+            argv = pretrain_argv(args, objective, args.post_steps, batch, args.learning_rate, seed)
+            settings = {"argv": [str(a) for a in argv], "start": warm.key}
+            name = f"{objective}-seed{seed}"
+            models[name] = Model(name, stage_key(settings), settings,
+                                 ["--model_name_or_path", args.work_dir / "models" / warm.name, *argv], [warm])
+    return warm, models
 
 
-def evaluate(args, name, model_dir, eval_dir):
-    run_stage(
-        f"{name}-alignment", "run_alignment_eval.py",
-        ["--model", model_dir, "--output_dir", eval_dir / "alignment", "--dictionary", *DICTIONARIES,
-         "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", *TATOEBA_LANGUAGES,
-         "--gold_alignments", f"{GOLD_TEST}:{GOLD_TALP}", "--seed", args.seed],
-        args.work_dir, eval_dir / "alignment" / "alignment_eval.json", [model_dir / "model.safetensors"],
-    )  # fmt: skip
-    run_stage(
-        f"{name}-xnli", "run_xnli.py", [*xnli_arguments(model_dir, eval_dir / "xnli", args.xnli_seeds)],
-        args.work_dir, eval_dir / "xnli" / "results.json", [model_dir / "model.safetensors"],
-    )
-    if args.qa:
-        run_stage(
-            f"{name}-qa", "run_qa.py",
-            [*qa_arguments(model_dir, eval_dir / "qa", TRANSFER_LANGUAGES)],
-            args.work_dir, eval_dir / "qa" / "results.json", [model_dir / "model.safetensors"],
-        )
+# ----------------------------------------------------------------------------- 4. zero-shot transfer
 
 
-def read_scores(eval_dir):
-    """The figures of one model: {column: (mean, std or None)}."""
-    scores = {}
-    alignment = json.loads((eval_dir / "alignment" / "alignment_eval.json").read_text())["metrics"]
+def pos_gold(language, count):
+    """The first `count` test sentences of a language: their gold tags, one list per sentence."""
+    return [line.split("\t")[1].split(" ") for line in read_lines(UDPOS / f"{language}.test.tsv")[:count]]
+
+
+def correct_tags(predictions_path, gold):
+    """Per sentence, how many words run_pos.py tagged as the gold says."""
+    predicted = [line.split("\t")[1].split(" ") for line in read_lines(predictions_path)]
+    if len(predicted) != len(gold) or any(len(p) != len(g) for p, g in zip(predicted, gold)):
+        sys.exit(f"{predictions_path}: its sentences do not line up with the gold test sentences")
+    return [sum(p == g for p, g in zip(tags, gold_tags)) for tags, gold_tags in zip(predicted, gold)]
+
+
+def udpos_run(args, model, output_dir):
+    """run_pos.py's arguments, and a reader of its items: (words per sentence, correct tags per sentence)."""
+    argv = [
+        "--model_name_or_path", model, "--output_dir", output_dir,
+        "--train_file", UDPOS / "en.train.tsv", "--train_rows", f":{args.pos_train_sentences}",
+        "--eval_files", str(UDPOS / "{lang}.test.tsv"), "--eval_rows", f":{args.pos_test_sentences}",
+        "--train_language", "en", "--eval_languages", *TRANSFER_LANGUAGES, "--max_seq_length", 128,
+        "--learning_rate", args.pos_learning_rate, "--per_device_train_batch_size", 16, *FINE_TUNING, *QUIET,
+        "--seeds", *args.finetune_seeds,
+    ]  # fmt: skip
+
+    def items(run_dir, language):
+        gold = pos_gold(language, args.pos_test_sentences)
+        return [len(tags) for tags in gold], correct_tags(run_dir / f"predictions-{language}.tsv", gold)
+
+    return argv, items
+
+
+def xnli_run(args, model, output_dir):
+    """run_xnli.py's arguments (benchmarks/bench_zero_shot.py's sizes), and a reader of its items (1 each, 0/1 correct)."""
+    argv = xnli_arguments(model, output_dir, args.finetune_seeds)
+
+    def items(run_dir, language):
+        gold = [line.split("\t")[2] for line in read_lines(SHARED / "data" / "xnli" / f"dev-{language}.tsv")]
+        gold = gold[int(XNLI_EVAL_ROWS.rstrip(":")):]
+        predicted = read_lines(run_dir / f"predictions-{language}.txt")
+        if len(predicted) != len(gold):
+            sys.exit(f"{run_dir / f'predictions-{language}.txt'}: {len(predicted)} predictions for {len(gold)} items")
+        return [1] * len(gold), [int(p == g) for p, g in zip(predicted, gold)]
+
+    return argv, items
+
+
+# task: (script, its arguments and item reader, what the score is)
+TASKS = {
+    "udpos": ("run_pos.py", udpos_run, "word accuracy"),
+    "xnli": ("run_xnli.py", xnli_run, "accuracy"),
+}
+
+
+def task_settings(args, task, model_key):
+    if task == "udpos":
+        return {"model": model_key, "seeds": args.finetune_seeds, "train": args.pos_train_sentences,
+                "test": args.pos_test_sentences, "learning_rate": args.pos_learning_rate}
+    return {"task": task, "model": model_key, "seeds": args.finetune_seeds, "sizes": [XNLI_TRAIN_ROWS, XNLI_EVAL_ROWS]}
+
+
+def run_transfer(args, task, name, model_key, model_path):
+    """Zero-shot `task` for one model, once per fine-tuning seed; the record keeps each test item's counts:
+    {language: {"words": [...], "correct": {seed: [...]}}}."""
+    settings = task_settings(args, task, model_key)
+    key = stage_key(settings)
+    stage = f"{task}-{name}"
+    record = finished(args, stage, key)
+    if record is not None:
+        return record
+    script, make_run, _ = TASKS[task]
+    output_dir = args.work_dir / task / name
+    start = time.time()
+    argv, items = make_run(args, model_path(), output_dir)
+    run_script(args, stage, script, argv)
+    result = {}
+    for language in TRANSFER_LANGUAGES:
+        counts = {str(seed): items(output_dir / f"seed-{seed}", language) for seed in args.finetune_seeds}
+        result[language] = {"words": next(iter(counts.values()))[0],
+                            "correct": {seed: correct for seed, (_, correct) in counts.items()}}
+    return record_stage(args, stage, key, settings, time.time() - start, result)
+
+
+def run_diagnostics(args, name, model_key, model_path):
+    """run_alignment_eval.py on one model (no fine-tuning): dictionary P@1, Tatoeba retrieval, AER on test.de-en."""
+    settings = {"model": model_key, "seed": args.seed}
+    key = stage_key(settings)
+    stage = f"diagnostics-{name}"
+    record = finished(args, stage, key)
+    if record is not None:
+        return record
+    output_dir = args.work_dir / "diagnostics" / name
+    start = time.time()
+    run_script(args, stage, "run_alignment_eval.py", [
+        "--model", model_path(), "--output_dir", output_dir, "--dictionary", *DICTIONARIES,
+        "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", *TRANSFER_LANGUAGES,
+        "--gold_alignments", f"{GOLD_TEST}:{GOLD_TALP}", "--seed", args.seed,
+    ])  # fmt: skip
+    metrics = json.loads((output_dir / "alignment_eval.json").read_text())["metrics"]
 
     def mean_of(pattern):
-        values = [row["model"] for metric, row in alignment.items() if re.fullmatch(pattern, metric)]
-        return statistics.fmean(values), None
+        return round(float(np.mean([row["model"] for metric, row in metrics.items() if re.fullmatch(pattern, metric)])), 2)
 
-    scores["dict input"] = mean_of(r"dictionary/.*/input/p@1")
-    scores["dict L8"] = mean_of(r"dictionary/.*/layer8/p@1")
-    scores["Tatoeba"] = (alignment["tatoeba/avg"]["model"], None)
-    scores["AER"] = mean_of(r"alignment/.*/aer")
-    for label, task, metric, languages in (
-        ("XNLI", "xnli", "accuracy", XNLI_LANGUAGES),
-        ("MLQA F1", "qa", "f1", TRANSFER_LANGUAGES),
-        ("MLQA EM", "qa", "exact_match", TRANSFER_LANGUAGES),
-    ):
-        path = eval_dir / task / "results.json"
-        if path.exists():
-            results = json.loads(path.read_text())
-            for column in (*languages, "avg_without_en"):  # the average over de, es, zh
-                name = f"{label} {'avg' if column == 'avg_without_en' else column}"
-                scores[name] = (results["mean"][metric][column], results["std"][metric][column])
+    result = {"dictionary P@1, input embeddings": mean_of(r"dictionary/.*/input/p@1"),
+              "dictionary P@1, layer 8": mean_of(r"dictionary/.*/layer8/p@1"),
+              "Tatoeba retrieval": round(metrics["tatoeba/avg"]["model"], 2),
+              "AER test.de-en (lower is better)": mean_of(r"alignment/.*/aer")}
+    return record_stage(args, stage, key, settings, time.time() - start, result)
+
+
+# ----------------------------------------------------------------------------- 5. statistics
+
+
+def accuracy_table(record, seeds):
+    """(correct, words) arrays of one model's POS record: correct has shape (seeds, sentences) over all languages
+    in order, words (sentences,); and each sentence's language index."""
+    correct = np.array([sum((record[lang]["correct"][str(s)] for lang in TRANSFER_LANGUAGES), []) for s in seeds])
+    words = np.array(sum((record[lang]["words"] for lang in TRANSFER_LANGUAGES), []))
+    languages = np.concatenate([np.full(len(record[lang]["words"]), i) for i, lang in enumerate(TRANSFER_LANGUAGES)])
+    return correct, words, languages
+
+
+def mean_accuracy(correct, words, languages, weights):
+    """Average over languages of word accuracy, for every row of `correct` (..., sentences) and every row of
+    sentence `weights` (replicates, sentences): shape (..., replicates)."""
+    per_language = []
+    for index in range(len(TRANSFER_LANGUAGES)):
+        in_language = languages == index
+        hits = correct[..., in_language] @ weights[:, in_language].T
+        per_language.append(100 * hits / (weights[:, in_language] @ words[in_language]))
+    return np.mean(per_language, axis=0)
+
+
+def paired_comparison(objective_runs, baseline_runs, words, languages, samples, seed):
+    """Δ = mean accuracy of the objective − that of the baseline (points), with a 95% bootstrap interval.
+
+    `objective_runs`, `baseline_runs`: correct counts of shape (post seeds, fine-tuning seeds, sentences); the
+    untouched encoder has one "post seed". Each replicate draws the post-training seeds of each side with
+    replacement (independently: different models), the fine-tuning seeds with replacement (the same draw for
+    both sides: a fine-tuning seed fixes the task head's start and the data order), and the test sentences with
+    replacement within each language (the same draw for both sides). Returns (Δ, (low, high), standard error)."""
+    rng = np.random.default_rng(seed)
+    full = np.ones((1, len(words)))
+    delta = (mean_accuracy(objective_runs, words, languages, full).mean()
+             - mean_accuracy(baseline_runs, words, languages, full).mean())
+    weights = np.zeros((samples, len(words)))
+    for index in range(len(TRANSFER_LANGUAGES)):
+        members = np.flatnonzero(languages == index)
+        draws = rng.choice(members, size=(samples, len(members)))
+        np.add.at(weights, (np.arange(samples)[:, None], draws), 1)
+    finetune = rng.integers(objective_runs.shape[1], size=(samples, objective_runs.shape[1]))
+
+    def side(runs):
+        post = rng.integers(runs.shape[0], size=(samples, runs.shape[0]))
+        accuracy = mean_accuracy(runs, words, languages, weights)  # (post, finetune, replicates)
+        replicate = np.arange(samples)
+        return np.mean([accuracy[post[:, i], finetune[:, j], replicate] for i in range(runs.shape[0])
+                        for j in range(runs.shape[1])], axis=0)
+
+    deltas = side(objective_runs) - side(baseline_runs)
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    return float(delta), (float(low), float(high)), float(deltas.std(ddof=1))
+
+
+def post_seeds_of(args, task):
+    return args.post_seeds if task == "udpos" else args.xnli_post_seeds
+
+
+def comparisons(args, records):
+    """One entry per (objective, baseline, task), from the finished records {task: {model run: record}}."""
+    entries = []
+    seeds = args.finetune_seeds
+    for task, task_records in records.items():
+        untouched = task_records.get(UNTOUCHED)
+        if untouched is None:
+            continue
+        _, words, languages = accuracy_table(untouched, seeds)
+        runs = {UNTOUCHED: np.array([accuracy_table(untouched, seeds)[0]])}
+        for objective in args.objectives:
+            names = [f"{objective}-seed{s}" for s in post_seeds_of(args, task) if f"{objective}-seed{s}" in task_records]
+            if names:
+                runs[objective] = np.array([accuracy_table(task_records[name], seeds)[0] for name in names])
+        for objective in (o for o in args.objectives if o in runs):
+            for baseline in (UNTOUCHED, CONTROL):
+                if baseline == objective or baseline not in runs:
+                    continue
+                delta, ci95, error = paired_comparison(runs[objective], runs[baseline], words, languages,
+                                                       args.bootstrap_samples, args.seed)
+                entries.append({
+                    "objective": objective, "baseline": baseline, "task": task,
+                    "metric": f"{TASKS[task][2]}, mean of {', '.join(TRANSFER_LANGUAGES)} (zero-shot from English)",
+                    "delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
+                    "minimum_detectable_effect": round((Z_95 + Z_80_POWER) * error, 2),
+                    "n_post_seeds": len(runs[objective]), "n_finetune_seeds": len(seeds),
+                })
+    return entries
+
+
+def model_scores(args, task, task_records):
+    """{model: {language: (mean, std over runs)}} of every model with finished runs (post x fine-tuning seeds)."""
+    scores = {}
+    groups = {UNTOUCHED: [UNTOUCHED],
+              **{o: [f"{o}-seed{s}" for s in post_seeds_of(args, task)] for o in args.objectives}}
+    for model, names in groups.items():
+        found = [task_records[name] for name in names if name in task_records]
+        if not found:
+            continue
+        accuracies = {lang: [100 * sum(r[lang]["correct"][str(s)]) / sum(r[lang]["words"]) for r in found
+                             for s in args.finetune_seeds] for lang in TRANSFER_LANGUAGES}
+        accuracies["avg"] = list(np.mean([accuracies[lang] for lang in TRANSFER_LANGUAGES], axis=0))
+        scores[model] = {column: (float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+                         for column, values in accuracies.items()}
+        scores[model]["runs"] = len(found) * len(args.finetune_seeds)
     return scores
 
 
-# ----------------------------------------------------------------------------- 5. report
+# ----------------------------------------------------------------------------- report
 
 
-def format_cell(mean, std):
-    return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
+def verdict(entry):
+    low, high = entry["ci95"]
+    if low > 0:
+        return "above"
+    if high < 0:
+        return "below"
+    return "not distinguishable"
 
 
-def table(scores, keep):
-    """Markdown rows: one per model, the columns every model has that `keep` accepts."""
-    columns = [column for column in scores[BASELINE] if keep(column) and all(column in s for s in scores.values())]
-    rows = [f"| model | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
-    rows += [f"| {name} | " + " | ".join(format_cell(*model[c]) for c in columns) + " |" for name, model in scores.items()]
-    return rows
+TASK_TITLES = {
+    "udpos": "**Zero-shot POS tagging** (fine-tuned on English EWT only; word accuracy on the German GSD, Spanish GSD "
+             "and Chinese GSDSimp test sentences",
+    "xnli": "**Zero-shot XNLI** (fine-tuned on English XNLI dev items 0-1999; accuracy on items 2000-2489",
+}
 
 
-def difference_table(scores, xnli_seed_count):
-    columns = [c for c in ("XNLI avg", "MLQA F1 avg", "MLQA EM avg", "Tatoeba", "dict input", "dict L8", "AER")
-               if all(c in s for s in scores.values())]
-    rows = [f"| objective | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
-    for name, model in scores.items():
-        if name == BASELINE:
-            continue
-        cells = []
-        for column in columns:
-            (mean, std), (base_mean, base_std) = model[column], scores[BASELINE][column]
-            cell = f"{mean - base_mean:+.1f}"
-            if std is not None and base_std is not None:
-                cell += f" ± {((std**2 + base_std**2) / xnli_seed_count) ** 0.5:.1f}"
-            cells.append(cell)
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return rows
-
-
-def summary(scores, xnli_seed_count):
-    """One sentence per transfer task, from the figures: which objectives beat the baseline, and by how much."""
-    sentences = []
-    for column, noise_known in (("XNLI avg", True), ("MLQA F1 avg", False)):
-        if not all(column in model for model in scores.values()):
-            continue
-        (base_mean, base_std), objectives = scores[BASELINE][column], [n for n in scores if n != BASELINE]
-        changes = {name: scores[name][column][0] - base_mean for name in objectives}
-        if noise_known:  # beyond twice the standard error of the difference of seed means
-            errors = {n: ((scores[n][column][1] ** 2 + base_std**2) / xnli_seed_count) ** 0.5 for n in objectives}
-            better = [n for n in objectives if changes[n] > 2 * errors[n]]
-            worse = [n for n in objectives if changes[n] < -2 * errors[n]]
-        else:
-            better = [n for n in objectives if changes[n] > 0]
-            worse = [n for n in objectives if changes[n] < 0]
-        best = max(objectives, key=changes.get)
-        sentences.append(
-            f"{column}: {', '.join(better) or 'no objective'} above the untouched encoder"
-            f"{'' if noise_known else ' (one seed: noise unmeasured)'}, {', '.join(worse) or 'none'} below it; "
-            f"the best objective is {best} ({changes[best]:+.1f})."
-        )
-    return "**In short**: " + " ".join(sentences)
-
-
-def write_report(args, scores, overlap, stage_seconds, command):
-    wall_seconds = sum(stage_seconds.values())
+def write_report(args, command, records, warm_record):
+    """docs/study.md, study.json and study.png from the finished stages; `records`: {task: {model run: record}}."""
+    entries = comparisons(args, records)
+    stage_records = [json.loads(path.read_text()) for path in sorted(args.results_dir.glob("*.json"))]
+    wall_seconds = sum(record["seconds"] for record in stage_records)
+    expected = {task: 1 + len(args.objectives) * len(post_seeds_of(args, task)) for task in args.tasks}
+    missing = {task: expected[task] - len(records.get(task, {})) for task in args.tasks}
     lines = [
-        "# Study: alignment objectives on multilingual-e5-small, side by side",
+        "# Study: do the alignment objectives make multilingual-e5-small transfer better?",
         "",
-        f"Produced by `{command}` in {wall_seconds / 60:.0f} minutes of wall time on a 2-core CPU "
-        f"({time.strftime('%Y-%m-%d')}). Every figure is as measured; nothing was tuned on these test sets.",
-        "",
-        "**Zero-shot transfer** (fine-tuned on English only):",
-        "",
-        *table(scores, lambda column: column.startswith(("XNLI", "MLQA F1")) or column == "MLQA EM avg"),
-        "",
-        "**Alignment diagnostics** (no fine-tuning):",
-        "",
-        *table(scores, lambda column: column in ("dict input", "dict L8", "Tatoeba", "AER")),
-        "",
-        "**Change from the baseline** (objective − baseline; for XNLI, ± is the standard error of the "
-        "difference of two seed means, and a change smaller than about twice it is noise; AER: negative is "
-        "better):",
-        "",
-        *difference_table(scores, len(args.xnli_seeds)),
-        "",
-        summary(scores, len(args.xnli_seeds)),
+        f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}); the finished stages took "
+        f"{wall_seconds / 60:.0f} minutes of wall time on a 2-core CPU (each stage's time is in its file in "
+        "`study/results/`). Finished: "
+        + ", ".join(f"{task} for {expected[task] - missing[task]} of the {expected[task]} models" for task in args.tasks)
+        + (" (the rest have not run yet: `python study/run_study.py` resumes)." if any(missing.values()) else "."),
     ]
-    xnli_seeds = args.xnli_seeds
+    scores = {}
+    for task in args.tasks:
+        scores[task] = model_scores(args, task, records.get(task, {}))
+        if not scores[task]:
+            continue
+        lines += [
+            "",
+            TASK_TITLES[task] + "; mean ± std over runs = post-training seeds × fine-tuning seeds):",
+            "",
+            "| model | runs | " + " | ".join(TRANSFER_LANGUAGES) + " | avg |",
+            "|---|---:|" + "---:|" * (len(TRANSFER_LANGUAGES) + 1),
+        ]
+        lines += [f"| {model} | {s['runs']} | " + " | ".join(f"{s[c][0]:.2f} ± {s[c][1]:.2f}" for c in
+                                                             (*TRANSFER_LANGUAGES, "avg")) + " |"
+                  for model, s in scores[task].items()]
+    diagnostics = {path.stem.removeprefix("diagnostics-"): json.loads(path.read_text())["result"]
+                   for path in sorted(args.results_dir.glob("diagnostics-*.json"))}
+    if diagnostics:
+        columns = list(next(iter(diagnostics.values())))
+        lines += ["", f"**Alignment diagnostics** (no fine-tuning; post-training seed {args.post_seeds[0]} only: one "
+                  "seed; dictionary P@1: mean of en-de, en-es, en-zh, MUSE held-out words; Tatoeba: deu, spa, cmn, both "
+                  "directions; AER: the model's layer-8 argmax alignments):", "",
+                  "| model | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+        lines += [f"| {name} | " + " | ".join(f"{row[c]:.1f}" for c in columns) + " |" for name, row in diagnostics.items()]
     lines += [
         "",
-        "Percent. XNLI: accuracy, fine-tuned on English only (mean ± sample std over seeds "
-        f"{', '.join(map(str, xnli_seeds))}); avg: de, es, zh. MLQA: F1 / exact match, context and question in the same "
-        "language, fine-tuned on English TyDiQA-GoldP only (one seed). dict: word-translation P@1 from input "
-        "embeddings and from layer 8, mean of en-de, en-es, en-zh (MUSE, held-out words). Tatoeba: sentence "
-        "retrieval accuracy, deu, spa, cmn, both directions. AER: word alignment error rate of the model's "
-        "layer-8 argmax alignments on the de-en gold set (lower is better).",
+        "**Paired differences** (points of the average over de, es, zh; 95% interval from a bootstrap over "
+        "post-training seeds, fine-tuning seeds and test items; MDE: the smallest true difference this design "
+        "detects with 80% power at the 5% level, 2.8 standard errors):",
         "",
-        "![the study's figures](study.png)",
+        "| task | objective | baseline | Δ | 95% interval | MDE | post seeds × fine-tuning seeds | |",
+        "|---|---|---|---:|---|---:|---|---|",
+    ]
+    lines += [f"| {e['task']} | {e['objective']} | {e['baseline']} | {e['delta']:+.2f} | "
+              f"[{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}] | {e['minimum_detectable_effect']:.2f} | "
+              f"{e['n_post_seeds']} × {e['n_finetune_seeds']} | {verdict(e)} |" for e in entries]
+    above = [f"{e['objective']} vs {e['baseline']} on {e['task']}" for e in entries if verdict(e) == "above"]
+    below = [f"{e['objective']} vs {e['baseline']} on {e['task']}" for e in entries if verdict(e) == "below"]
+    mdes = [e["minimum_detectable_effect"] for e in entries]
+    if entries:
+        lines += ["", "**In short**: " + (f"interval above zero: {', '.join(above)}. " if above else
+                                          "no objective's interval lies above zero. ")
+                  + (f"Interval below zero: {', '.join(below)}. " if below else "No interval lies below zero. ")
+                  + f"The design detects differences of {min(mdes):.2f}-{max(mdes):.2f} points (MDE); smaller "
+                  "effects, in either direction, are not excluded by the intervals that include zero."]
+    warm_losses = warm_record["result"]["losses"] if warm_record else []
+    lines += [
         "",
-        "(The plot's axes are zoomed to the range of the values, not started at zero; error bars: seed std.)",
+        "![the paired differences](study.png)",
         "",
         "## What was run",
         "",
-        f"- Encoder: intfloat/multilingual-e5-small (12 layers, hidden 384, 250k XLM-R vocabulary), untouched = "
-        f"`{BASELINE}`. Every objective starts from it after {args.warmup_head_steps} heads-only steps "
-        "(WEAM's two prediction heads trained with the encoder fixed; the encoder equals the baseline's).",
-        f"- Post-training: {args.steps} steps, {args.batch_size} pairs per step (MLM and ALIGN-MLM: sentences, "
-        f"as they train on single sentences), sequences of at most {args.max_seq_length} tokens, learning rate "
-        f"{args.learning_rate} with 10% warm-up, seed {args.seed}. WEAM: λ = 1, 30% masking, eflomal "
-        "alignments (grow-diag-final-and); TLM/MLM: 15% masking; PPA: MoCo queue of "
-        f"{args.ppa_queue_size}, momentum 0.999, τ = 0.05; ALIGN-MLM: α = 10 on MUSE en-de/en-es/en-zh "
-        "(held-out words excluded, the ones the dictionary figures use).",
-        f"- Parallel data: {args.pairs_per_language} pairs per language pair, sampled from WMT news test sets "
-        "and TICO-19 after removing every pair with a side found in an evaluation set:",
+        f"- Encoder: intfloat/multilingual-e5-small (12 layers, hidden 384, XLM-R's 250k vocabulary), built offline "
+        f"by `../shared/tools/get_e5_small.py`; `{UNTOUCHED}` is it as is.",
+        f"- Warm-up: WEAM's two prediction heads (MLM and cross-lingual), {args.warmup_head_steps} steps with the "
+        f"encoder and the word embeddings fixed (`--train_heads_only`), learning rate "
+        f"{args.warmup_head_learning_rate:g}"
+        + (f"; loss {warm_losses[0]['loss']:.2f} at step {warm_losses[0]['step']}, "
+           + " → ".join(f"{entry['loss']:.2f}" for entry in warm_losses[-4:]) + " over its last logged steps"
+           if warm_losses else "") + ". Every objective starts from this checkpoint.",
+        f"- Post-training: {args.post_steps} steps of {args.batch_size} pairs (MLM and ALIGN-MLM: {2 * args.batch_size} "
+        f"sentences, the two of each pair), each of the {args.pairs_per_language * len(SOURCES)} sampled pairs seen "
+        f"once; learning rate {args.learning_rate:g}, 10% warm-up, linear decay, no weight decay; 30% of the tokens "
+        "masked for every masked objective (WEAM's; TLM's 15% and PPA's would mask fewer); every prediction head "
+        "chooses among the pieces the corpus holds (`--prediction_vocabulary corpus`), in the warm-up too. "
+        f"Post-training seeds: {', '.join(map(str, args.post_seeds))}.",
+        "- Remaining differences, by design: WEAM adds its cross-lingual prediction (λ = 1; eflomal links, "
+        "grow-diag-final-and, with the rest of each language pair's clean pairs as extra text); PPA adds MoCo on "
+        f"[CLS] (queue {args.ppa_queue_size}, momentum 0.999, τ = 0.05; two more encoder passes a step) and random "
+        "input order; ALIGN-MLM adds α = 10 times its dictionary loss (MUSE en-de, en-es, en-zh; held-out words "
+        "excluded); MLM and ALIGN-MLM see the sentences unpaired.",
+        f"- Zero-shot POS (`run_pos.py`): the first {args.pos_train_sentences} English EWT training sentences, one "
+        f"epoch, learning rate {args.pos_learning_rate:g}, word embeddings frozen, fine-tuning seeds "
+        f"{', '.join(map(str, args.finetune_seeds))}; tested on the first {args.pos_test_sentences} test sentences of "
+        f"each of {', '.join(TRANSFER_LANGUAGES)}.",
+        f"- Zero-shot XNLI (`run_xnli.py`, the sizes of `benchmarks/bench_zero_shot.py`): English XNLI dev items "
+        f"0-1999, one epoch, word embeddings frozen, the same fine-tuning seeds; items 2000-2489 of de, es, zh; the "
+        f"models of post-training seed(s) {', '.join(map(str, args.xnli_post_seeds))} only (the budget's limit).",
+        "- TyDiQA-GoldP: not run. Every question of the nine dev files in ../shared/data/tydiqa has an empty answer "
+        "(`{\"answer_start\": 0, \"text\": \"\"}`, 5,077 of 5,077), so no F1 can be computed offline; run_qa.py "
+        "refuses such files.",
+        "- Parallel data (pairs read, removed and kept, per language pair):",
         "",
-        "| pair | " + " | ".join(overlap[next(iter(overlap))]) + " |",
-        "|---|" + "---:|" * len(overlap[next(iter(overlap))]),
     ]
-    lines += [f"| {pair} | " + " | ".join(str(v) for v in counts.values()) + " |" for pair, counts in overlap.items()]
+    data_record = json.loads((args.results_dir / "data.json").read_text()) if (args.results_dir / "data.json").exists() else None
+    if data_record:
+        columns = list(next(iter(data_record["result"].values())))
+        lines += ["| pair | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+        lines += [f"| {pair} | " + " | ".join(str(counts[c]) for c in columns) + " |"
+                  for pair, counts in data_record["result"].items()]
     lines += [
         "",
-        "- Zero-shot XNLI: fine-tuning on English XNLI dev items 0-1999 (one epoch, word embeddings frozen), "
-        "test on items 2000-2489 in en, de, es, zh. Zero-shot QA: fine-tuning on the first 1000 English "
-        "TyDiQA-GoldP questions, test on all of MLQA dev de, es, zh (sizes of `benchmarks/bench_zero_shot.py`).",
-        "",
-        "These are CPU-sized runs: a few thousand pairs seen once, a small encoder, small fine-tuning sets. "
-        "They show what each objective does to one encoder under one budget, not what the papers report "
-        "for mBERT after 100k+ steps on millions of pairs; see REPRODUCE.md for that.",
+        "These are CPU-sized runs: under a thousand pairs per model, a small encoder already trained for "
+        "cross-lingual similarity. They say what each objective does to this encoder under this budget, not what "
+        "the papers report for mBERT after 100k+ steps on millions of pairs (REPRODUCE.md).",
     ]
     args.docs_dir.mkdir(parents=True, exist_ok=True)
     (args.docs_dir / "study.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    settings = {key: str(value) for key, value in asdict(args).items()}
-    report = {"command": command, "wall_seconds": wall_seconds, "stage_seconds": stage_seconds, "settings": settings,
-              "overlap": overlap, "scores": scores}
+    settings = {key: str(value) for key, value in asdict(args).items() if key not in ("work_dir", "results_dir", "docs_dir",
+                                                                                     "model_dir", "report_only")}
+    report = {"command": command, "wall_seconds": wall_seconds, "settings": settings,
+              "stage_seconds": {record["stage"]: record["seconds"] for record in stage_records},
+              "scores": scores, "diagnostics": diagnostics, "comparisons": entries}
     (args.docs_dir / "study.json").write_text(json.dumps(report, indent=2) + "\n")
-    plot(scores, args.docs_dir / "study.png")
+    if entries:
+        plot(entries, args.docs_dir / "study.png")
     print("\n".join(lines))
 
 
-def plot(scores, path):
+def plot(entries, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [c for c in ("XNLI avg", "MLQA F1 avg", "Tatoeba", "dict input", "dict L8", "AER")
-              if all(c in model for model in scores.values())]
-    figure, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    names = list(scores)
-    colors = plt.cm.tab10(range(len(names)))
-    for axis, column in zip(axes[0], panels):
-        means = [scores[name][column][0] for name in names]
-        errors = [scores[name][column][1] or 0 for name in names]
-        bars = axis.bar(range(len(names)), means, yerr=errors, color=colors, capsize=3)
-        axis.bar_label(bars, fmt="%.1f", fontsize=8)
-        low, high = min(means) - max(errors) - 2, max(means) + max(errors) + 2
-        axis.set_ylim(max(0, low), high)
-        axis.set_xticks(range(len(names)), names, rotation=45, ha="right")
-        axis.set_title(column + (" (lower is better)" if column == "AER" else ""), fontsize=10)
+    panels = list(dict.fromkeys((entry["task"], entry["baseline"]) for entry in entries))
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for axis, (task, baseline) in zip(axes[0], panels):
+        rows = [entry for entry in entries if (entry["task"], entry["baseline"]) == (task, baseline)]
+        deltas = [entry["delta"] for entry in rows]
+        errors = [[entry["delta"] - entry["ci95"][0] for entry in rows], [entry["ci95"][1] - entry["delta"] for entry in rows]]
+        axis.errorbar(range(len(rows)), deltas, yerr=errors, fmt="o", capsize=4)
+        axis.axhline(0, color="gray", linewidth=0.8)
+        axis.set_xticks(range(len(rows)), [entry["objective"] for entry in rows], rotation=30, ha="right")
+        axis.set_ylabel("Δ accuracy (points)")
+        axis.set_title(f"{task}, vs {baseline}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+# ----------------------------------------------------------------------------- main
 
 
 def parse_command_line(argv=None):
@@ -455,6 +738,15 @@ def parse_command_line(argv=None):
     unknown = [name for name in args.objectives if name not in OBJECTIVES]
     if unknown:
         sys.exit(f"error: --objectives: unknown {', '.join(unknown)}; choose from {', '.join(OBJECTIVES)}")
+    unknown = [name for name in args.tasks if name not in TASKS]
+    if unknown:
+        sys.exit(f"error: --tasks: unknown {', '.join(unknown)}; choose from {', '.join(TASKS)}")
+    if not set(args.xnli_post_seeds) <= set(args.post_seeds):
+        sys.exit("error: --xnli_post_seeds must be among --post_seeds")
+    if CONTROL not in args.objectives:
+        sys.exit(f"error: --objectives must include {CONTROL}, the control every objective is compared with")
+    if args.pairs_per_language * len(SOURCES) % args.batch_size:
+        sys.exit(f"error: --pairs_per_language x {len(SOURCES)} must be a multiple of --batch_size (one epoch of whole steps)")
     return args
 
 
@@ -462,36 +754,31 @@ def main(argv=None):
     args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    if not (SHARED / "data").is_dir():
-        sys.exit(f"{SHARED} is missing: the study needs its data and tools")
     command = shlex.join(["python", "study/run_study.py", *(sys.argv[1:] if argv is None else argv)])
-    baseline = ensure_model(args.model_dir)
-    specs = prepare_data(args, args.work_dir / "data")
-    data_report = args.work_dir / "data" / "overlap.json"  # written after the data: its time stamps them
-    models = args.work_dir / "models"
-    warm = models / "heads-warmed"
-    run_stage(
-        "warm-up", "run_pretrain.py",
-        [*post_training_arguments(args, specs, "weam", warm, baseline, args.warmup_head_steps),
-         "--train_heads_only", "true", "--learning_rate", 5e-4],
-        args.work_dir, warm / "model.safetensors", [data_report, baseline / "model.safetensors"],
-    )  # fmt: skip
-    trained = {BASELINE: baseline}
-    for objective in args.objectives:
-        trained[objective] = models / objective
-        run_stage(
-            objective, "run_pretrain.py",
-            [*post_training_arguments(args, specs, objective, trained[objective], warm, args.steps),
-             "--learning_rate", args.learning_rate],
-            args.work_dir, trained[objective] / "model.safetensors", [data_report, warm / "model.safetensors"],
-        )  # fmt: skip
-    scores = {}
-    for name, model_dir in trained.items():
-        evaluate(args, name, model_dir, args.work_dir / "eval" / name)
-        scores[name] = read_scores(args.work_dir / "eval" / name)
-    overlap = json.loads(data_report.read_text())
-    stage_seconds = {name: record["seconds"] for name, record in read_stages(args.work_dir).items()}
-    write_report(args, scores, overlap, stage_seconds, command)
+    records = {task: {} for task in args.tasks}
+    if not args.report_only:
+        if not (SHARED / "data").is_dir():
+            sys.exit(f"{SHARED} is missing: the study needs its data and tools")
+        untouched = ensure_model(args.model_dir)
+        data_key = prepare_data(args, AutoTokenizer.from_pretrained(untouched))
+        warm, models = study_models(args, data_key)
+        for task in args.tasks:  # post seed by post seed: a partial study covers every objective
+            records[task][UNTOUCHED] = run_transfer(args, task, UNTOUCHED, "multilingual-e5-small", lambda: untouched)
+            for name, model in models.items():
+                if int(name.rsplit("seed", 1)[1]) in post_seeds_of(args, task):
+                    records[task][name] = run_transfer(args, task, name, model.key, lambda model=model: model.path(args))
+            if task == args.tasks[0]:  # the diagnostics after the primary task: one post seed, no fine-tuning
+                run_diagnostics(args, UNTOUCHED, "multilingual-e5-small", lambda: untouched)
+                for name, model in models.items():
+                    if name.endswith(f"-seed{args.post_seeds[0]}"):
+                        run_diagnostics(args, name, model.key, lambda model=model: model.path(args))
+    else:
+        for task in args.tasks:
+            for path in args.results_dir.glob(f"{task}-*.json"):
+                records[task][path.stem.removeprefix(f"{task}-")] = json.loads(path.read_text())
+    records = {task: {name: record["result"] for name, record in found.items()} for task, found in records.items()}
+    warm_path = args.results_dir / "warm-up.json"
+    write_report(args, command, records, json.loads(warm_path.read_text()) if warm_path.exists() else None)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,11 @@ def test_xnli_zero_shot_from_a_weam_checkpoint_over_two_seeds(tiny_models, tmp_p
             saved = json.loads((out / f"seed-{seed}" / f"eval_{language}_results.json").read_text())
             assert row[language] == saved[f"eval_{language}_accuracy"]
             assert (row[language] * 24 / 100) == pytest.approx(round(row[language] * 24 / 100))
+            # the per-item predictions, in input order, give the same accuracy against the file's labels
+            predicted = (out / f"seed-{seed}" / f"predictions-{language}.txt").read_text().splitlines()
+            gold = [line.split("\t")[2] for line in
+                    Path(XNLI_FILES.format(lang=language)).read_text(encoding="utf-8").splitlines()[2400:2424]]
+            assert len(predicted) == 24 and 100 * sum(map(str.__eq__, predicted, gold)) / 24 == pytest.approx(row[language])
         assert row["avg"] == pytest.approx((row["en"] + row["de"] + row["zh"]) / 3)
         assert row["avg_without_en"] == pytest.approx((row["de"] + row["zh"]) / 2)
     for column in results["columns"]:

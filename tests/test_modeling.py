@@ -82,6 +82,53 @@ def test_losses_match_dense_reference(mode):
         assert sums["correct"] == sum(int(row.argmax()) == int(label) for row, label in zip(logits, labels))
 
 
+def restricted_reference(model, token_ids):
+    """Each head's loss with its softmax over `token_ids` only: the full logits' columns, targets renumbered."""
+    full = model(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES, labels=LABELS,
+                 alignment_pairs=PAIRS)
+    renumber = {token: index for index, token in enumerate(token_ids)}
+    losses = []
+    for logits, labels in ((full.mlm_logits, full.mlm_labels), (full.cross_lingual_logits, full.cross_lingual_labels)):
+        targets = torch.tensor([renumber[int(label)] for label in labels])
+        losses.append(F.cross_entropy(logits[:, token_ids], targets, reduction="sum") / 4)  # per masked token
+    return losses
+
+
+def test_restricted_predictions_are_the_full_logits_columns():
+    torch.manual_seed(0)
+    model = WeamForPreTraining(WeamConfig(**TINY, unaligned_tokens="self")).eval()
+    token_ids = [5, 50, 51, 52, 53, 57]
+    mp, cp = restricted_reference(model, token_ids)
+    model.restrict_predictions(reversed(token_ids))  # any order: the logits' columns ascend
+    out = model(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES, labels=LABELS,
+                alignment_pairs=PAIRS)
+    assert out.mlm_logits.shape == out.cross_lingual_logits.shape == (4, 6)
+    assert out.mlm_labels.tolist() == [1, 2, 3, 4]  # 50, 51, 52, 53 among token_ids
+    torch.testing.assert_close(out.mlm_loss, mp.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out.cross_lingual_loss, cp.detach(), rtol=1e-5, atol=1e-6)
+    # the whole vocabulary as the restriction is no restriction; None lifts it
+    model.restrict_predictions(range(60))
+    restricted_everywhere = model(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES, labels=LABELS,
+                                  alignment_pairs=PAIRS).loss
+    model.restrict_predictions(None)
+    unrestricted = model(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES, labels=LABELS,
+                         alignment_pairs=PAIRS)
+    torch.testing.assert_close(restricted_everywhere, unrestricted.loss)
+    assert unrestricted.mlm_logits.shape == (4, 60)
+
+
+def test_restricted_predictions_refuse_a_target_outside_them_and_are_not_saved(tmp_path):
+    model = WeamForPreTraining(WeamConfig(**TINY)).eval()
+    model.restrict_predictions([50, 51, 52])
+    with pytest.raises(ValueError, match=r"\[53\] are outside the restricted prediction vocabulary"):
+        model(input_ids=INPUT_IDS, attention_mask=ATTENTION, token_type_ids=TYPES, labels=LABELS, alignment_pairs=PAIRS)
+    with pytest.raises(ValueError, match="ids in \\[0, 60\\)"):
+        model.restrict_predictions([3, 60])
+    assert not any(name.startswith("prediction_") for name in model.state_dict())
+    model.save_pretrained(tmp_path)
+    assert WeamForPreTraining.from_pretrained(tmp_path).prediction_ids is None
+
+
 def test_num_items_in_batch_sets_the_denominator():
     torch.manual_seed(0)
     model = WeamForPreTraining(WeamConfig(**TINY)).eval()

@@ -309,6 +309,25 @@ def test_train_heads_only_leaves_the_encoder_and_word_embeddings_unchanged(tmp_p
     assert "cls.predictions.transform.dense.weight" in changed and "cross_lingual_transform.weight" in changed
 
 
+def test_corpus_prediction_vocabulary_trains_only_the_output_rows_of_the_corpus_pieces(tmp_path, caplog):
+    data = [f"en-es={slice_corpus(tmp_path, f'{SAMPLE}/tico19.en-es.en', f'{SAMPLE}/tico19.en-es.es', pairs=16)}"]
+    start, trained = tmp_path / "start", tmp_path / "trained"
+    train(tmp_path, start, data, "--objective", "tlm", "--max_steps", "1", "--save_strategy", "no")
+    with caplog.at_level("INFO"):
+        train(tmp_path, trained, data, "--model_name_or_path", str(start), "--objective", "tlm", "--max_steps", "2",
+              "--save_strategy", "no", "--learning_rate", "1e-2", "--prediction_vocabulary", "corpus")
+    corpus = set()
+    for path in data[0].split("=")[1].split(","):
+        corpus.update(token for line in open(path, encoding="utf-8")
+                      for token in run_pretrain.AutoTokenizer.from_pretrained(start)(line.strip())["input_ids"])
+    assert f"Predictions among the {len(corpus)} pieces the corpora hold" in caplog.text
+    with safe_open(str(start / "model.safetensors"), "pt") as before, safe_open(str(trained / "model.safetensors"), "pt") as after:
+        moved = (before.get_tensor("cls.predictions.bias") != after.get_tensor("cls.predictions.bias")).nonzero().flatten()
+    # the output bias moves for corpus pieces only (a softmax over the whole vocabulary moves every row)
+    assert 0 < len(moved) and set(moved.tolist()) <= corpus
+    assert "| prediction vocabulary | corpus | run |" in (trained / "README.md").read_text()
+
+
 def parse(tmp_path, *argv):
     model_args, data_args, alignment_args, training_args, objective, given = run_pretrain.parse_arguments(
         ["--output_dir", str(tmp_path / "out"), "--report_to", "none", *argv])
@@ -353,6 +372,8 @@ def test_paper_defaults_fill_only_what_is_not_given(tmp_path):
     (["--mlm_probability", "1.5"], "got 1.5"),
     (["--per_device_train_batch_size", "-4"], "--per_device_train_batch_size must be at least 1, got -4"),
     (["--validation_pairs", "0", "--eval_strategy", "steps"], "--validation_pairs 0 holds nothing out"),
+    (["--streaming", "--max_steps", "5", "--prediction_vocabulary", "corpus"],
+     "--prediction_vocabulary corpus reads the whole corpus ahead: not with --streaming"),
 ])
 def test_a_setting_that_cannot_apply_or_cannot_work_stops_the_run(tmp_path, argv, message):
     with pytest.raises(SystemExit, match=message):

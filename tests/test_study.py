@@ -1,16 +1,24 @@
-"""study/run_study.py's own logic: what counts as the same sentence, the held-out filter with its
-report, and reading the evaluation outputs into the table."""
+"""study/run_study.py's own logic: the data filter, the resumable stages, the POS counts and the paired
+bootstrap behind every interval of docs/study.json."""
 
 import json
-import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
 import run_study  # noqa: E402
-from weam.finetuning import summarize  # noqa: E402
+
+LANGUAGES = run_study.TRANSFER_LANGUAGES
+
+
+class WordTokenizer:
+    """Stands in for e5's tokenizer: one subword per space-separated word."""
+
+    def __call__(self, texts, add_special_tokens=False):
+        return {"input_ids": [[1] * len(text.split()) for text in texts]}
 
 
 def test_sentence_key_matches_tokenized_copies_only():
@@ -21,115 +29,176 @@ def test_sentence_key_matches_tokenized_copies_only():
     assert key(" ... ") == ""
 
 
-def test_prepare_data_removes_held_out_sentences_and_reports_every_pair(tmp_path, monkeypatch):
+def test_clean_pairs_removes_held_out_sentences_and_keeps_pairs_every_objective_can_train_on(tmp_path, monkeypatch):
     corpus = tmp_path / "xx-en"
     corpus.mkdir()
-    english = ["The house is big.", "A test sentence.", "A test sentence.", "", "Held out here.", "Fine."]
-    other = ["Das Haus ist groß.", "Ein Testsatz.", "Ein Testsatz.", "Leer.", "Zurückgehalten.", "Gut."]
+    long_side = "one two three four five six seven eight nine ten"  # 10 subwords: PPA's shortest side
+    english = [long_side, "A test sentence.", "A test sentence.", "", "Held out here.", long_side + " eleven twelve"]
+    other = [long_side + " zehn", "Ein Testsatz.", "Ein Testsatz.", "Leer.", "Zurückgehalten.", long_side]
     (corpus / "news.eng").write_text("".join(f"{line}\n" for line in english), encoding="utf-8")
     (corpus / "news.deu").write_text("".join(f"{line}\n" for line in other), encoding="utf-8")
     monkeypatch.setattr(run_study, "PARALLEL", tmp_path)
     monkeypatch.setattr(run_study, "SOURCES", {"en-de": ("xx-en", ["news"], "deu")})
-    # the evaluation set holds a tokenized copy of one English side
-    monkeypatch.setattr(run_study, "evaluation_sentences", lambda: {"XNLI dev": {run_study.sentence_key("held out here .")}})
-    args = run_study.StudyArguments(pairs_per_language=3, work_dir=tmp_path / "work")
-    specs = run_study.prepare_data(args, tmp_path / "work" / "data")
-    assert specs == [f"en-de={tmp_path}/work/data/en-de.en,{tmp_path}/work/data/en-de.de"]
-    report = json.loads((tmp_path / "work" / "data" / "overlap.json").read_text())["en-de"]
-    assert report == {"read": 6, "duplicate": 1, "empty or over 400 characters": 1, "in XNLI dev": 1,
-                      "clean": 3, "sampled": 3}
-    assert report["read"] == report["duplicate"] + report["empty or over 400 characters"] + report["in XNLI dev"] + report["clean"]
-    sampled = (tmp_path / "work" / "data" / "en-de.en").read_text(encoding="utf-8").splitlines()
-    assert sorted(sampled) == ["A test sentence.", "Fine.", "The house is big."]
-    german = (tmp_path / "work" / "data" / "en-de.de").read_text(encoding="utf-8").splitlines()
-    assert dict(zip(sampled, german))["Fine."] == "Gut."  # the sides stay paired
-    args.pairs_per_language = 4
-    (tmp_path / "work" / "data" / "overlap.json").unlink()
-    with pytest.raises(SystemExit, match="only 3 pairs left"):
-        run_study.prepare_data(args, tmp_path / "work" / "data")
+    held_out = {"XNLI dev": {run_study.sentence_key("held out here .")}}  # a tokenized copy of one English side
+    pool, fits, counts = run_study.clean_pairs("en-de", held_out, WordTokenizer(), max_seq_length=24)
+    assert counts == {"read": 6, "duplicate": 1, "empty or over 400 characters": 1, "in XNLI dev": 1, "clean": 3,
+                      "of them 10+ subwords a side, <= 24 a pair": 1}
+    assert len(pool) == 3 and ("A test sentence.", "Ein Testsatz.") in pool
+    # the short pair is too short for PPA; 12 + 10 + 3 special tokens = 25 > 24 does not fit
+    assert fits == [(long_side, long_side + " zehn")]
 
 
-def test_read_scores_averages_dictionaries_and_takes_mean_and_std_over_seeds(tmp_path):
-    (tmp_path / "alignment").mkdir()
-    metrics = {"dictionary/en-de/input/p@1": 60.0, "dictionary/en-es/input/p@1": 70.0,
-               "dictionary/en-de/layer8/p@1": 80.0, "dictionary/en-de/input/p@5": 99.0,
-               "tatoeba/avg": 90.0, "alignment/test.de-en/aer": 20.0}
-    (tmp_path / "alignment" / "alignment_eval.json").write_text(
-        json.dumps({"metrics": {name: {"model": value} for name, value in metrics.items()}}))
-    (tmp_path / "xnli").mkdir()
-    by_seed = {seed: {lang: {"accuracy": acc + shift} for lang, acc in zip(("en", "de", "es", "zh"), (50, 40, 44, 42))}
-               for seed, shift in ((1, 0.0), (2, 2.0))}
-    (tmp_path / "xnli" / "results.json").write_text(json.dumps(summarize(by_seed, ["en", "de", "es", "zh"], ["accuracy"])))
-    scores = run_study.read_scores(tmp_path)
-    assert scores["dict input"] == (65.0, None) and scores["dict L8"] == (80.0, None)
-    assert scores["Tatoeba"] == (90.0, None) and scores["AER"] == (20.0, None)
-    assert scores["XNLI de"] == (41.0, pytest.approx(2 ** 0.5))
-    assert scores["XNLI avg"][0] == pytest.approx((40 + 44 + 42) / 3 + 1)  # de, es, zh: not English
-    assert not any(name.startswith("MLQA") for name in scores)  # QA was not run
+def test_correct_tags_counts_per_sentence_and_refuses_predictions_that_do_not_line_up(tmp_path):
+    predictions = tmp_path / "predictions-de.tsv"
+    predictions.write_text("Das Haus\tDET NOUN\nEs regnet .\tPRON NOUN PUNCT\n", encoding="utf-8")
+    gold = [["DET", "NOUN"], ["PRON", "VERB", "PUNCT"]]
+    assert run_study.correct_tags(predictions, gold) == [2, 2]
+    with pytest.raises(SystemExit, match="do not line up"):
+        run_study.correct_tags(predictions, gold + [["X"]])
 
 
-def test_difference_table_against_a_hand_computation():
-    scores = {
-        "baseline": {"XNLI avg": (46.0, 1.2), "Tatoeba": (87.4, None), "AER": (22.6, None)},
-        "weam": {"XNLI avg": (47.0, 0.5), "Tatoeba": (86.0, None), "AER": (21.0, None)},
+def runs_from(per_sentence):
+    """(post seeds, fine-tuning seeds, sentences) correct counts; words: 4 per sentence, 2 sentences a language."""
+    return np.array(per_sentence, dtype=float)
+
+
+WORDS = np.full(6, 4.0)
+LANGUAGE_OF = np.array([0, 0, 1, 1, 2, 2])
+
+
+def test_paired_comparison_point_estimate_against_a_hand_computation():
+    baseline = runs_from([[[4, 2, 3, 3, 1, 1]]])  # de 6/8, es 6/8, zh 2/8: mean 58.33
+    objective = runs_from([[[4, 3, 3, 3, 2, 1], [4, 4, 3, 3, 2, 1]],   # post seed 1: 66.67, 70.83
+                           [[4, 2, 3, 3, 1, 1], [4, 2, 3, 3, 1, 1]]])  # post seed 2: 58.33, 58.33
+    baseline = np.repeat(baseline, 2, axis=1)  # the untouched encoder under the same two fine-tuning seeds
+    delta, _, _ = run_study.paired_comparison(objective, baseline, WORDS, LANGUAGE_OF, samples=200, seed=0)
+    assert delta == pytest.approx((66.6667 + 70.8333 + 58.3333 + 58.3333) / 4 - 58.3333, abs=1e-3)
+
+
+def test_the_interval_collapses_without_noise_and_pairing_cancels_shared_fine_tuning_noise():
+    baseline = runs_from([[[2, 2, 2, 2, 2, 2], [3, 3, 3, 3, 3, 3]]])  # fine-tuning seed 2 is better for both
+    objective = runs_from([[[3, 3, 3, 3, 3, 3], [4, 4, 4, 4, 4, 4]]] * 3)  # one more word right in every sentence
+    delta, (low, high), error = run_study.paired_comparison(objective, baseline, WORDS, LANGUAGE_OF, 500, seed=0)
+    assert delta == pytest.approx(25.0) and low == pytest.approx(25.0) and high == pytest.approx(25.0)
+    assert error == pytest.approx(0.0, abs=1e-9)
+
+
+def test_post_training_and_test_sentence_noise_widen_the_interval():
+    rng = np.random.default_rng(1)
+    baseline = rng.integers(0, 5, size=(1, 3, 6)).astype(float)
+    objective = baseline + rng.integers(-1, 2, size=(3, 3, 6))  # each post seed moves other sentences
+    delta, (low, high), error = run_study.paired_comparison(np.clip(objective, 0, 4), baseline, WORDS, LANGUAGE_OF,
+                                                            2000, seed=0)
+    assert low < delta < high and error > 0
+    # same seed, same replicates: the interval is reproducible
+    assert run_study.paired_comparison(np.clip(objective, 0, 4), baseline, WORDS, LANGUAGE_OF, 2000, seed=0)[1] == (low, high)
+
+
+def pos_record(correct_by_seed):
+    """A udpos stage's result: 2 sentences of 4 words a language; `correct_by_seed`: {seed: 6 counts}."""
+    return {lang: {"words": [4, 4], "correct": {str(seed): counts[2 * i:2 * i + 2] for seed, counts in
+                                                 correct_by_seed.items()}} for i, lang in enumerate(LANGUAGES)}
+
+
+def test_comparisons_and_scores_cover_the_finished_runs_only(tmp_path):
+    args = run_study.StudyArguments(objectives=["mlm", "weam"], post_seeds=[1, 2], finetune_seeds=[1, 2],
+                                    bootstrap_samples=300, results_dir=tmp_path)
+    records = {
+        "untouched": pos_record({1: [2, 2, 2, 2, 2, 2], 2: [2, 2, 2, 2, 2, 2]}),
+        "mlm-seed1": pos_record({1: [2, 2, 2, 2, 2, 2], 2: [2, 2, 2, 2, 2, 2]}),
+        "weam-seed1": pos_record({1: [3, 3, 3, 3, 3, 3], 2: [3, 3, 3, 3, 3, 3]}),
+        "weam-seed2": pos_record({1: [4, 4, 4, 4, 4, 4], 2: [4, 4, 4, 4, 4, 4]}),
     }
-    rows = run_study.difference_table(scores, xnli_seed_count=2)
-    # sqrt((0.5² + 1.2²) / 2) = 0.919...
-    assert rows == ["| objective | XNLI avg | Tatoeba | AER |", "|---|---:|---:|---:|", "| weam | +1.0 ± 0.9 | -1.4 | -1.6 |"]
+    entries = run_study.comparisons(args, {"udpos": records})
+    assert [(e["objective"], e["baseline"]) for e in entries] == [("mlm", "untouched"), ("weam", "untouched"),
+                                                                  ("weam", "mlm")]
+    weam = entries[1]
+    assert set(weam) == {"objective", "baseline", "task", "metric", "delta", "ci95", "minimum_detectable_effect",
+                         "n_post_seeds", "n_finetune_seeds"}
+    assert weam["task"] == "udpos" and weam["delta"] == pytest.approx(37.5)  # (75 + 100) / 2 - 50
+    assert weam["n_post_seeds"] == 2 and entries[2]["n_post_seeds"] == 2 and entries[0]["n_post_seeds"] == 1
+    assert weam["ci95"][0] == pytest.approx(25.0) and weam["ci95"][1] == pytest.approx(50.0)  # post seeds resampled
+    assert run_study.verdict(weam) == "above" and run_study.verdict(entries[0]) == "not distinguishable"
+    scores = run_study.model_scores(args, "udpos", records)
+    assert scores["weam"]["avg"] == (pytest.approx(87.5), pytest.approx(14.4338, abs=1e-3)) and scores["weam"]["runs"] == 4
+    assert "tlm" not in scores
 
 
-def test_summary_counts_only_changes_beyond_the_noise():
-    scores = {
-        "baseline": {"XNLI avg": (46.0, 1.0), "MLQA F1 avg": (20.0, None)},
-        "weam": {"XNLI avg": (48.0, 0.0), "MLQA F1 avg": (21.0, None)},  # +2.0, noise sqrt(1/2) = 0.71: above
-        "tlm": {"XNLI avg": (45.0, 0.0), "MLQA F1 avg": (19.0, None)},  # -1.0 < 2 x 0.71: noise
-    }
-    assert run_study.summary(scores, xnli_seed_count=2) == (
-        "**In short**: XNLI avg: weam above the untouched encoder, none below it; the best objective is weam (+2.0). "
-        "MLQA F1 avg: weam above the untouched encoder (one seed: noise unmeasured), tlm below it; the best "
-        "objective is weam (+1.0)."
-    )
+def test_report_only_writes_the_comparisons_from_the_result_files(tmp_path):
+    results, docs = tmp_path / "results", tmp_path / "docs"
+    results.mkdir()
+    for name, counts in (("untouched", [2] * 6), ("mlm-seed1", [2] * 6), ("weam-seed1", [3] * 6)):
+        record = {"stage": f"udpos-{name}", "key": "k", "seconds": 60, "settings": {},
+                  "result": pos_record({1: counts})}
+        (results / f"udpos-{name}.json").write_text(json.dumps(record))
+    run_study.main(["--report_only", "--results_dir", str(results), "--docs_dir", str(docs), "--objectives", "mlm",
+                    "weam", "--post_seeds", "1", "--finetune_seeds", "1", "--bootstrap_samples", "200"])
+    # XNLI has not run: its models are missing, its comparisons absent
+    report = json.loads((docs / "study.json").read_text())
+    assert report["wall_seconds"] == 180
+    assert [(c["task"], c["objective"], c["baseline"], c["delta"]) for c in report["comparisons"]] == [
+        ("udpos", "mlm", "untouched", 0.0), ("udpos", "weam", "untouched", 25.0), ("udpos", "weam", "mlm", 25.0)]
+    text = (docs / "study.md").read_text()
+    assert "| udpos | weam | untouched | +25.00 | [+25.00, +25.00] |" in text and (docs / "study.png").exists()
+    assert "Finished: udpos for 3 of the 3 models, xnli for 0 of the 3 models (the rest have not run yet" in text
 
 
-def test_a_stage_is_skipped_only_with_the_same_settings_and_inputs(tmp_path, monkeypatch):
-    done, model = tmp_path / "results.json", tmp_path / "model.safetensors"
-    model.write_text("weights")
+def test_a_model_is_trained_once_and_again_only_when_missing_or_changed(tmp_path, monkeypatch):
     ran = []
 
-    def run(command, **kwargs):  # the stage's process: records its arguments, writes its result
-        ran.append(command[2:])
-        done.write_text("{}")
-        return run_study.subprocess.CompletedProcess(command, 0)
+    def fake_run_script(args, name, script, argv):
+        ran.append(name)
+        folder = Path(argv[argv.index("--output_dir") + 1])
+        folder.mkdir(parents=True)
+        (folder / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": 5, "loss": 9.0}]}))
 
-    monkeypatch.setattr(run_study.subprocess, "run", run)
+    monkeypatch.setattr(run_study, "run_script", fake_run_script)
+    args = run_study.StudyArguments(results_dir=tmp_path / "results", work_dir=tmp_path / "work")
+    model = run_study.Model("weam-seed1", "key1", {"argv": ["--seed", "1"]}, ["--seed", "1"])
+    assert model.path(args) == tmp_path / "work" / "models" / "weam-seed1"
+    model.path(args)
+    assert ran == ["weam-seed1"]  # built once
+    record = json.loads((tmp_path / "results" / "weam-seed1.json").read_text())
+    assert record["key"] == "key1" and record["result"] == {"losses": [{"step": 5, "loss": 9.0}]}
+    assert run_study.finished(args, "weam-seed1", "key1") is not None
+    assert run_study.finished(args, "weam-seed1", "key2") is None  # other settings: not finished
+    run_study.Model("weam-seed1", "key2", {}, []).path(args)  # other settings: trained again
+    (tmp_path / "work" / "models" / "weam-seed1" / "stage_key").unlink()  # a fresh machine: no model folder
+    model.path(args)
+    assert ran == ["weam-seed1"] * 3
 
-    def evaluate(steps):
-        run_study.run_stage("weam-xnli", "run_xnli.py", ["--max_steps", steps], tmp_path, done, [model])
 
-    evaluate(80)
-    evaluate(80)  # same arguments, same input: skipped
-    assert ran == [["--max_steps", "80"]]
-    evaluate(160)  # other arguments: runs again
-    os.utime(model, ns=(0, model.stat().st_mtime_ns + 10**9))  # the model was trained again
-    evaluate(160)
-    assert ran == [["--max_steps", "80"], ["--max_steps", "160"], ["--max_steps", "160"]]
-    record = run_study.read_stages(tmp_path)["weam-xnli"]
-    assert record["settings"][:2] == ["--max_steps", "160"] and record["settings"][2].startswith(f"input {model} modified")
+def test_every_objective_trains_on_the_same_pairs_tokens_and_masking():
+    args = run_study.StudyArguments()
+    warm, models = run_study.study_models(args, data_key="d")
+    assert len(models) == len(args.objectives) * len(args.post_seeds)
+
+    def setting(argv, flag):
+        return argv[argv.index(flag) + 1]
+
+    for name, model in models.items():
+        argv, objective = model.script_argv, name.split("-seed")[0]
+        assert setting(argv, "--mlm_probability") == 0.3 and setting(argv, "--max_steps") == args.post_steps == 60
+        pairs_per_step = setting(argv, "--per_device_train_batch_size") / (2 if objective in ("mlm", "align_mlm") else 1)
+        assert pairs_per_step == args.batch_size
+        assert (".align" in " ".join(map(str, argv))) == (objective == "weam")  # links for WEAM only
+        assert model.needs == [warm] and model.settings["start"] == warm.key
+    assert f"ppa_queue_size={args.ppa_queue_size}" in models["ppa-seed1"].script_argv
+    assert "--dictionaries" in models["align_mlm-seed1"].script_argv
+    assert models["weam-seed1"].key != models["weam-seed2"].key
+    assert "--train_heads_only" in warm.script_argv
 
 
 def test_help_keeps_the_line_breaks_and_lists_the_objectives(capsys):
     with pytest.raises(SystemExit) as stop:
         run_study.main(["--help"])
     text = capsys.readouterr().out
-    assert stop.value.code == 0 and "\n1. data      Parallel en-de" in text and "\n2. warm-up   The encoder" in text
+    assert stop.value.code == 0 and "\n1. data       Parallel en-de" in text and "\n2. warm-up    The encoder" in text
     assert "(of weam, tlm, mlm, ppa, align_mlm)" in " ".join(text.split())
 
 
-def test_objective_specific_arguments_come_from_the_registry():
-    args = run_study.StudyArguments()
-    ppa = run_study.post_training_arguments(args, ["en-de=a,b"], "ppa", "out", "model", 10)
-    align_mlm = run_study.post_training_arguments(args, ["en-de=a,b"], "align_mlm", "out", "model", 10)
-    weam = run_study.post_training_arguments(args, ["en-de=a,b"], "weam", "out", "model", 10)
-    assert f"ppa_queue_size={args.ppa_queue_size}" in ppa and "--dictionaries" in align_mlm
-    assert "--config_overrides" not in weam and "--dictionaries" not in weam
-    assert weam[weam.index("--weight_decay") + 1] == 0  # one optimizer for every objective
+def test_bad_designs_are_refused():
+    with pytest.raises(SystemExit, match="must include mlm"):
+        run_study.parse_command_line(["--objectives", "weam"])
+    with pytest.raises(SystemExit, match="multiple of --batch_size"):
+        run_study.parse_command_line(["--pairs_per_language", "100"])
