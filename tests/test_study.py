@@ -202,3 +202,18 @@ def test_bad_designs_are_refused():
         run_study.parse_command_line(["--objectives", "weam"])
     with pytest.raises(SystemExit, match="multiple of --batch_size"):
         run_study.parse_command_line(["--pairs_per_language", "100"])
+
+
+@pytest.mark.skipif(not (run_study.SHARED / "data" / "xnli").is_dir(), reason="needs ../shared/data/xnli")
+def test_xnli_items_are_read_against_the_dev_labels_of_the_evaluated_rows(tmp_path):
+    args = run_study.StudyArguments(finetune_seeds=[1])
+    argv, items = run_study.xnli_run(args, "MODEL", tmp_path)
+    assert argv[argv.index("--eval_rows") + 1] == "2000:" and argv[argv.index("--seeds") + 1] == "1"
+    gold = [line.split("\t")[2] for line in run_study.read_lines(run_study.SHARED / "data" / "xnli" / "dev-de.tsv")][2000:]
+    predicted = ["neutral" if k < 10 and label != "neutral" else label for k, label in enumerate(gold)]
+    (tmp_path / "predictions-de.txt").write_text("".join(f"{label}\n" for label in predicted))
+    words, correct = items(tmp_path, "de")
+    assert words == [1] * 490 and sum(correct) == 490 - sum(label != "neutral" for label in gold[:10])
+    (tmp_path / "predictions-de.txt").write_text("neutral\n")
+    with pytest.raises(SystemExit, match="1 predictions for 490 items"):
+        items(tmp_path, "de")
