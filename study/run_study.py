@@ -659,9 +659,11 @@ def write_report(args, command, records, warm_record):
         f"- Warm-up: WEAM's two prediction heads (MLM and cross-lingual), {args.warmup_head_steps} steps with the "
         f"encoder and the word embeddings fixed (`--train_heads_only`), learning rate "
         f"{args.warmup_head_learning_rate:g}"
-        + (f"; loss {warm_losses[0]['loss']:.2f} at step {warm_losses[0]['step']}, "
-           + " → ".join(f"{entry['loss']:.2f}" for entry in warm_losses[-4:]) + " over its last logged steps"
-           if warm_losses else "") + ". Every objective starts from this checkpoint.",
+        + "".join(f"; {head} loss {warm_losses[0][key]:.2f} at step {warm_losses[0]['step']}, then "
+                  + ", ".join(f"{np.mean([e[key] for e in part]):.2f}" for part in np.array_split(warm_losses, 4))
+                  + " (means of each quarter of the logged steps)" for head, key in
+                  (("MLM", "mlm_loss"), ("cross-lingual", "cross_lingual_loss")) if warm_losses)
+        + ". Every objective starts from this checkpoint.",
         f"- Post-training: {args.post_steps} steps of {args.batch_size} pairs (MLM and ALIGN-MLM: {2 * args.batch_size} "
         f"sentences, the two of each pair), each of the {args.pairs_per_language * len(SOURCES)} sampled pairs seen "
         f"once; learning rate {args.learning_rate:g}, 10% warm-up, linear decay, no weight decay; 30% of the tokens "
