@@ -759,7 +759,9 @@ def main(argv=None):
     args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    command = shlex.join(["python", "study/run_study.py", *(sys.argv[1:] if argv is None else argv)])
+    # the study's command (a report written with --report_only comes from that command's finished stages)
+    command = shlex.join(["python", "study/run_study.py", *(a for a in (sys.argv[1:] if argv is None else argv)
+                                                            if a != "--report_only")])
     records = {task: {} for task in args.tasks}
     if not args.report_only:
         if not (SHARED / "data").is_dir():
