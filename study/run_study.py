@@ -311,10 +311,12 @@ def corpus_specs(args, with_alignments):
 # ----------------------------------------------------------------------------- 2-3. models
 
 
-def pretrain_argv(args, objective, steps, batch_size, learning_rate, seed):
-    """run_pretrain.py's arguments shared by the warm-up and post-training (everything but the start and output)."""
+def pretrain_argv(args, objective, steps, batch_size, learning_rate, seed, corpora=None):
+    """run_pretrain.py's arguments shared by the warm-up and post-training (everything but the start and output);
+    `corpora`: --train_data specs other than the study's sample."""
+    corpora = corpora or corpus_specs(args, OBJECTIVES[objective].needs_alignment)
     argv = [
-        "--objective", objective, "--train_data", *corpus_specs(args, OBJECTIVES[objective].needs_alignment),
+        "--objective", objective, "--train_data", *corpora,
         "--max_seq_length", args.max_seq_length, "--validation_pairs", 0, "--max_steps", steps,
         "--per_device_train_batch_size", batch_size, "--learning_rate", learning_rate, "--warmup_steps", 0.1,
         "--weight_decay", 0, "--mlm_probability", 0.3, "--prediction_vocabulary", "corpus",
@@ -333,17 +335,20 @@ def study_models(args, data_key):
                                 args.seed), "--train_heads_only", "true"]
     settings = {"argv": [str(a) for a in warm_argv], "start": "multilingual-e5-small", "data": data_key}
     warm = Model("warm-up", stage_key(settings), settings, ["--model_name_or_path", args.model_dir, *warm_argv])
-    models = {}
-    for seed in args.post_seeds:
-        for objective in args.objectives:
-            # single-sentence objectives take both sentences of each pair: the same tokens per step
-            batch = args.batch_size * (2 if OBJECTIVES[objective].examples == "sentences" else 1)
-            argv = pretrain_argv(args, objective, args.post_steps, batch, args.learning_rate, seed)
-            settings = {"argv": [str(a) for a in argv], "start": warm.key}
-            name = f"{objective}-seed{seed}"
-            models[name] = Model(name, stage_key(settings), settings,
-                                 ["--model_name_or_path", args.work_dir / "models" / warm.name, *argv], [warm])
+    models = {f"{objective}-seed{seed}": post_trained(args, warm, objective, seed, f"{objective}-seed{seed}")
+              for seed in args.post_seeds for objective in args.objectives}
     return warm, models
+
+
+def post_trained(args, warm, objective, seed, name, corpora=None, data_key=None):
+    """The model `objective` post-trains from the warm-up: --post_steps steps of --batch_size pairs of `corpora`
+    (default: the study's sample; `data_key`: the digest of other corpora's files)."""
+    # single-sentence objectives take both sentences of each pair: the same tokens per step
+    batch = args.batch_size * (2 if OBJECTIVES[objective].examples == "sentences" else 1)
+    argv = pretrain_argv(args, objective, args.post_steps, batch, args.learning_rate, seed, corpora)
+    settings = {"argv": [str(a) for a in argv], "start": warm.key, **({"data": data_key} if data_key else {})}
+    return Model(name, stage_key(settings), settings,
+                 ["--model_name_or_path", args.work_dir / "models" / warm.name, *argv], [warm])
 
 
 # ----------------------------------------------------------------------------- 4. zero-shot transfer
@@ -461,20 +466,20 @@ def run_diagnostics(args, name, model_key, model_path):
 # ----------------------------------------------------------------------------- 5. statistics
 
 
-def accuracy_table(record, seeds):
-    """(correct, words) arrays of one model's POS record: correct has shape (seeds, sentences) over all languages
-    in order, words (sentences,); and each sentence's language index."""
-    correct = np.array([sum((record[lang]["correct"][str(s)] for lang in TRANSFER_LANGUAGES), []) for s in seeds])
-    words = np.array(sum((record[lang]["words"] for lang in TRANSFER_LANGUAGES), []))
-    languages = np.concatenate([np.full(len(record[lang]["words"]), i) for i, lang in enumerate(TRANSFER_LANGUAGES)])
-    return correct, words, languages
+def accuracy_table(record, seeds, languages=TRANSFER_LANGUAGES):
+    """(correct, words) arrays of one model's record over `languages`: correct has shape (seeds, sentences), the
+    languages' sentences in order, words (sentences,); and each sentence's language index."""
+    correct = np.array([sum((record[lang]["correct"][str(s)] for lang in languages), []) for s in seeds])
+    words = np.array(sum((record[lang]["words"] for lang in languages), []))
+    language_of = np.concatenate([np.full(len(record[lang]["words"]), i) for i, lang in enumerate(languages)])
+    return correct, words, language_of
 
 
 def mean_accuracy(correct, words, languages, weights):
     """Average over languages of word accuracy, for every row of `correct` (..., sentences) and every row of
     sentence `weights` (replicates, sentences): shape (..., replicates)."""
     per_language = []
-    for index in range(len(TRANSFER_LANGUAGES)):
+    for index in np.unique(languages):
         in_language = languages == index
         hits = correct[..., in_language] @ weights[:, in_language].T
         per_language.append(100 * hits / (weights[:, in_language] @ words[in_language]))
@@ -494,7 +499,7 @@ def paired_comparison(objective_runs, baseline_runs, words, languages, samples, 
     delta = (mean_accuracy(objective_runs, words, languages, full).mean()
              - mean_accuracy(baseline_runs, words, languages, full).mean())
     weights = np.zeros((samples, len(words)))
-    for index in range(len(TRANSFER_LANGUAGES)):
+    for index in np.unique(languages):
         members = np.flatnonzero(languages == index)
         draws = rng.choice(members, size=(samples, len(members)))
         np.add.at(weights, (np.arange(samples)[:, None], draws), 1)
