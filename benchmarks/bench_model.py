@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """WEAM's and PPA's training steps against stock BertForMaskedLM's, side by side in one process, at mBERT size.
 
-    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--warmup 1] [--batch_size 8] [--seq_len 128] [--models mlm,weam,ppa]
+    python benchmarks/bench_model.py [--json FILE] [--steps 5] [--warmup 1] [--batch_size 8] [--seq_len 128]
+                                     [--models mlm,weam,ppa] [--count_flops] [--profile]
 
 All models: random weights, vocabulary 119,547 (mBERT's), 12 layers, hidden 768. Each step is a full
-training step (forward, backward, AdamW) on a fresh collated batch: stock `DataCollatorForLanguageModeling`
-(mlm_probability=0.3) for BERT; `DataCollatorForWeam` (0.3, with word alignments) for WEAM; for PPA the
+training step (forward, backward, AdamW fused as the Trainer runs it) on a fresh collated batch: stock
+`DataCollatorForLanguageModeling` (mlm_probability=0.3) for BERT; `DataCollatorForWeam` (0.3, with word alignments) for WEAM; for PPA the
 same collator with 0.15 (TLM), random order and the two sentence views (query and momentum encoders).
 Steps of the models alternate, so all see the same machine load. Each step is timed twice: by the wall
 clock (`step_ratio_*`) and by the process's CPU time (`cpu_step_ratio_*`, less exposed to other processes
@@ -13,9 +14,22 @@ taking the cores, though not to their use of caches and memory bandwidth). Ratio
 the paired ratios (step k of a model over step k of BERT: median, min, max). Peak memory is the highest
 resident set size sampled during each model's steps, above what the process held before. A step ends
 with the model's `after_optimizer_step` (PPA's momentum update and enqueue).
+
+`--count_flops` first counts each model's floating-point operations over one training step's forward and
+backward (`torch.utils.flop_counter`: matrix products and attention, which are nearly all of the work), by
+submodule: a figure the machine's load cannot move, and where a model's floor lies. `--profile` runs every
+step under torch.profiler (times include its small overhead, the same for all models) and splits the
+operators' time in two: those on vocabulary-sized tensors (the output projections, their gradients and
+softmax) and all the rest (the encoder, the optimizer, index work); medians over the timed steps. Both parts
+come from the same steps, under the same load. With both flags, `time_floor_X_vs_mlm` is what a step of
+model X would take against BERT's if each part of BERT's time grew with X's FLOPs on it: (BERT's other time x
+X's FLOPs outside the output layers / BERT's + BERT's vocabulary time x X's output-layer FLOPs / BERT's) /
+BERT's time. For WEAM, whose encoder work equals BERT's, that is its floor; for PPA it is slightly above it
+(the optimizer's share of the other time does not grow with PPA's extra encoder passes).
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -26,6 +40,8 @@ import time
 
 import psutil
 import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -34,6 +50,8 @@ from configuration_weam import WeamConfig  # noqa: E402
 from data_collator import DataCollatorForWeam  # noqa: E402
 from modeling_weam import MaskedPreTrainingModel, PpaForPreTraining, WeamForPreTraining  # noqa: E402
 
+# the vocabulary-sized output layers (the prediction heads) among the models' top-level modules
+OUTPUT_LAYERS = ("cls", "cross_lingual_head")
 MBERT = dict(vocab_size=119547, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
              intermediate_size=3072, max_position_embeddings=512)
 
@@ -88,6 +106,37 @@ def training_step(model, optimizer, batch):
     return time.process_time() - start_cpu, time.perf_counter() - start
 
 
+def count_flops(model, batch):
+    """{"total": FLOPs of one forward + backward, "by_module": {top-level submodule: FLOPs}} (the optimizer's
+    elementwise work is not counted)."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(**batch).loss.backward()
+    model.zero_grad(set_to_none=True)
+    prefix = f"{type(model).__name__}."
+    by_module = {name.removeprefix(prefix): sum(counts.values()) for name, counts in counter.get_flop_counts().items()
+                 if name.startswith(prefix) and "." not in name.removeprefix(prefix)}
+    return {"total": counter.get_total_flops(), "by_module": by_module}
+
+
+def vocabulary_share(profiler, vocab_size):
+    """{"vocabulary_ops_s", "other_ops_s"}: the profiled step's operator self time on tensors with a
+    vocabulary-sized dimension, and on the rest."""
+    seconds = {"vocabulary_ops_s": 0.0, "other_ops_s": 0.0}
+    for event in profiler.key_averages(group_by_input_shape=True):
+        shapes = [shape for shape in event.input_shapes if isinstance(shape, list)]
+        on_vocabulary = any(vocab_size in shape for shape in shapes if all(isinstance(d, int) for d in shape))
+        seconds["vocabulary_ops_s" if on_vocabulary else "other_ops_s"] += event.self_cpu_time_total / 1e6
+    return seconds
+
+
+def model_batch(name, collator, generator, batch_size, seq_len):
+    examples = make_examples(batch_size, seq_len, generator)
+    if name == "mlm":  # stock BERT's collator knows no alignments
+        examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
+    return collator(examples)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=5, help="Timed steps per model (after the warm-up steps).")
@@ -96,6 +145,9 @@ def main():
     parser.add_argument("--seq_len", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
     parser.add_argument("--models", default="mlm,weam,ppa", help="Which of mlm, weam, ppa to run (mlm always runs).")
+    parser.add_argument("--count_flops", action="store_true", help="Count each model's FLOPs over one step first.")
+    parser.add_argument("--profile", action="store_true",
+                        help="Run the steps under torch.profiler: split their time, vocabulary-sized ops and the rest.")
     parser.add_argument("--json", help="Write the figures to this file.")
     args = parser.parse_args()
     if args.threads:
@@ -112,26 +164,55 @@ def main():
     }
     names = ["mlm"] + [name for name in args.models.split(",") if name != "mlm"]
     setups = {name: builders[name]() for name in names}
-    optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5) for name, (model, _) in setups.items()}
+    # fused: the Trainer's default optimizer (optim="adamw_torch_fused"), the one run_pretrain.py steps with
+    optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5, fused=True) for name, (model, _) in setups.items()}
+    figures = {}
+    if args.count_flops:
+        for name, (model, collator) in setups.items():
+            batch = model_batch(name, collator, torch.Generator().manual_seed(1), args.batch_size, args.seq_len)
+            figures[f"{name}_flops"] = count_flops(model, batch)
+            print(f"{name}: {figures[f'{name}_flops']['total'] / 1e12:.3f} TFLOPs a step", flush=True)
+            if name != "mlm":
+                figures[f"flop_ratio_{name}_vs_mlm"] = figures[f"{name}_flops"]["total"] / figures["mlm_flops"]["total"]
     times = {clock: {name: [] for name in setups} for clock in ("cpu", "wall")}
+    shares = {name: [] for name in setups}
     peaks = {name: 0 for name in setups}
     for step in range(args.warmup + args.steps):
         for name, (model, collator) in setups.items():
-            examples = make_examples(args.batch_size, args.seq_len, generator)
-            if name == "mlm":
-                examples = [{k: v for k, v in e.items() if k != "alignment"} for e in examples]
-            batch = collator(examples)
+            batch = model_batch(name, collator, generator, args.batch_size, args.seq_len)
             gc.collect()
             memory = PeakMemory()
-            cpu, wall = training_step(model, optimizers[name], batch)
+            profiler = profile(activities=[ProfilerActivity.CPU], record_shapes=True) if args.profile else None
+            with profiler or contextlib.nullcontext():
+                cpu, wall = training_step(model, optimizers[name], batch)
             peaks[name] = max(peaks[name], memory.stop())
             if step >= args.warmup:
                 times["cpu"][name].append(cpu)
                 times["wall"][name].append(wall)
+                if profiler:
+                    shares[name].append(vocabulary_share(profiler, MBERT["vocab_size"]))
             print(f"step {step} {name}: {cpu:.3f} s CPU, {wall:.3f} s wall", flush=True)
+    if args.profile and args.steps:
+        for name in setups:
+            figures[f"{name}_profile_median"] = {part: statistics.median(s[part] for s in shares[name])
+                                                 for part in ("vocabulary_ops_s", "other_ops_s")}
+        if args.count_flops:
+            mlm = figures["mlm_profile_median"]
+            for name in setups:
+                if name == "mlm":
+                    continue
+                # each part of BERT's time, scaled by the FLOPs this model spends on it against BERT's
+                parts = {model: {"projections": sum(figures[f"{model}_flops"]["by_module"].get(module, 0)
+                                                    for module in OUTPUT_LAYERS)} for model in ("mlm", name)}
+                for model, part in parts.items():
+                    part["rest"] = figures[f"{model}_flops"]["total"] - part["projections"]
+                figures[f"time_floor_{name}_vs_mlm"] = (
+                    mlm["other_ops_s"] * parts[name]["rest"] / parts["mlm"]["rest"]
+                    + mlm["vocabulary_ops_s"] * parts[name]["projections"] / parts["mlm"]["projections"]
+                ) / (mlm["other_ops_s"] + mlm["vocabulary_ops_s"])
     figures = {"setup": {**vars(args), "torch_threads": torch.get_num_threads(), "model": "mBERT size, random weights",
-                         "load_average_end": os.getloadavg(), "total_s": time.perf_counter() - started}}
-    for name in setups:
+                         "load_average_end": os.getloadavg(), "total_s": time.perf_counter() - started}, **figures}
+    for name in setups if args.steps else []:
         figures[f"{name}_peak_mem_mb"] = peaks[name] / 2**20
         if name != "mlm":
             figures[f"peak_mem_ratio_{name}_vs_mlm"] = figures[f"{name}_peak_mem_mb"] / figures["mlm_peak_mem_mb"]
