@@ -652,6 +652,11 @@ def write_report(args, command, records, warm_record):
                   + (f"Interval below zero: {', '.join(below)}. " if below else "No interval lies below zero. ")
                   + f"The design detects differences of {min(mdes):.2f}-{max(mdes):.2f} points (MDE); smaller "
                   "effects, in either direction, are not excluded by the intervals that include zero."]
+        single = sorted({e["task"] for e in entries if e["n_post_seeds"] == 1 and e["baseline"] == UNTOUCHED})
+        if single:
+            lines += ["", f"Rows of {', '.join(single)} have one post-training seed (one seed): their intervals hold the "
+                      "fine-tuning seeds' and the test items' noise but not the post-training seed's, so they are "
+                      "narrower than a repeat of the post-training would show."]
     warm_losses = warm_record["result"]["losses"] if warm_record else []
     lines += [
         "",
