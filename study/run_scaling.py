@@ -302,7 +302,9 @@ def write_report(args, study, command, records):
         "Δ: the paired difference from the untouched encoder (points of the mean over the languages named), with a "
         "95% bootstrap interval over post-training seeds, fine-tuning seeds and test sentences; with 2-3 seeds the "
         "interval's seed part is a plug-in estimate and understates it: read an interval that just misses zero as "
-        "borderline.",
+        "borderline."
+        + (" Rows with one post-training seed (one seed) leave the post-training seed's noise out of their intervals "
+           "entirely." if any(row["n_post_seeds"] == 1 for row in rows) else ""),
         "",
         "| language pairs | pairs per language pair | epochs | post seeds | " + " | ".join(TRANSFER_LANGUAGES)
         + " | avg | Δ avg [95%] | Δ with parallel data | Δ without |",
@@ -319,7 +321,7 @@ def write_report(args, study, command, records):
     for row in rows:
         lines.append(
             f"| {'+'.join(row['language_pairs']) or 'untouched encoder'} | {row['pairs_per_language_pair'] or '-'} | "
-            f"{row.get('epochs', 0):g} | {row['n_post_seeds'] or '-'} | "
+            f"{format(row['epochs'], 'g') if 'epochs' in row else '-'} | {row['n_post_seeds'] or '-'} | "
             + " | ".join(f"{row['udpos_accuracy'][c]:.2f}" for c in (*TRANSFER_LANGUAGES, "avg")) + " | "
             + " | ".join(cell(row, group) for group in ("all", "with parallel data", "without parallel data")) + " |")
     if comparisons:
@@ -331,11 +333,19 @@ def write_report(args, study, command, records):
                   for c in comparisons]
         shown = [f"{c['comparison']} ({', '.join(c['languages'])}): {c['delta']:+.2f}" for c in comparisons
                  if verdict(c) != "includes zero"]
+        above = [f"{'+'.join(row['language_pairs'])} at {row['total_pairs']} pairs: {row['delta_vs_untouched']:+.2f}"
+                 for row in rows[1:] if verdict(row["by_language_group"]["all"]) != "includes zero"]
         mdes = [c["minimum_detectable_effect"] for c in comparisons]
-        lines += ["", "**In short**: " + (f"intervals that exclude zero: {'; '.join(shown)}. " if shown else
-                                          "no difference between data sizes or language-pair counts has an interval "
-                                          "that excludes zero. ")
-                  + f"The design detects differences of {min(mdes):.2f}-{max(mdes):.2f} points (MDE)."]
+        tests = len(comparisons) + len(rows) - 1
+        lines += ["", "**In short**: " + (f"against the untouched encoder, intervals that exclude zero: {'; '.join(above)}"
+                                          ". " if above else "no run's interval against the untouched encoder excludes "
+                                          "zero. ")
+                  + (f"Between runs, intervals that exclude zero: {'; '.join(shown)}. " if shown else
+                     "No difference between data sizes or language-pair counts has an interval that excludes zero. ")
+                  + f"The design detects differences of {min(mdes):.2f}-{max(mdes):.2f} points between runs (MDE). "
+                  f"These are {tests} intervals at the 5% level (the language groups overlap): about "
+                  f"{0.05 * tests:.1f} would exclude zero by chance alone if nothing differed, so a lone interval "
+                  "that excludes zero, with one post-training seed, is a lead to repeat, not a finding."]
     lines += [
         "",
         "![accuracy difference from the untouched encoder against training pairs](scaling.png)",

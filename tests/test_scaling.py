@@ -145,6 +145,9 @@ def test_rows_and_differences_against_a_hand_computation(tmp_path):
     text = (args.docs_dir / "scaling.md").read_text()
     assert "| en-zh | 120 | 8 | 1 | 50.00 | 50.00 | 75.00 | 58.33 | +8.33 [+8.33, +8.33] | zh: +25.00" in text
     assert "Finished: 4 of the 4 post-training runs." in text and (args.docs_dir / "scaling.png").exists()
+    # every noiseless difference excludes zero but the ones that are exactly 0; 15 intervals, rows included
+    assert f"exclude zero: en-zh at 120 pairs: +8.33; en-zh at 960 pairs: +16.67; {THREE} at 120 pairs: +25.00" in text
+    assert "These are 15 intervals at the 5% level" in text and "about 0.8 would exclude zero by chance" in text
 
 
 def test_bad_designs_are_refused(tmp_path):
