@@ -345,7 +345,7 @@ def write_report(args, study, command, records):
                   + f"The design detects differences of {min(mdes):.2f}-{max(mdes):.2f} points between runs (MDE). "
                   f"These are {tests} intervals at the 5% level (the language groups overlap): about "
                   f"{0.05 * tests:.1f} would exclude zero by chance alone if nothing differed, so a lone interval "
-                  "that excludes zero, with one post-training seed, is a lead to repeat, not a finding."]
+                  "that excludes zero is a lead to repeat with more seeds, not a finding."]
     lines += [
         "",
         "![accuracy difference from the untouched encoder against training pairs](scaling.png)",
