@@ -15,7 +15,7 @@ the paired ratios (step k of a model over step k of BERT: median, min, max). Pea
 resident set size sampled during each model's steps, above what the process held before. A step ends
 with the model's `after_optimizer_step` (PPA's momentum update and enqueue).
 
-`--count_flops` first counts each model's floating-point operations over one training step's forward and
+`--count_flops` counts each model's floating-point operations over one training step's forward and
 backward (`torch.utils.flop_counter`: matrix products and attention, which are nearly all of the work), by
 submodule: a figure the machine's load cannot move, and where a model's floor lies. `--profile` runs every
 step under torch.profiler (times include its small overhead, the same for all models) and splits the
@@ -145,7 +145,8 @@ def main():
     parser.add_argument("--seq_len", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
     parser.add_argument("--models", default="mlm,weam,ppa", help="Which of mlm, weam, ppa to run (mlm always runs).")
-    parser.add_argument("--count_flops", action="store_true", help="Count each model's FLOPs over one step first.")
+    parser.add_argument("--count_flops", action="store_true",
+                        help="Count each model's FLOPs over one step (after the timed steps).")
     parser.add_argument("--profile", action="store_true",
                         help="Run the steps under torch.profiler: split their time, vocabulary-sized ops and the rest.")
     parser.add_argument("--json", help="Write the figures to this file.")
@@ -167,13 +168,6 @@ def main():
     # fused: the Trainer's default optimizer (optim="adamw_torch_fused"), the one run_pretrain.py steps with
     optimizers = {name: torch.optim.AdamW(model.parameters(), lr=5e-5, fused=True) for name, (model, _) in setups.items()}
     figures = {}
-    if args.count_flops:
-        for name, (model, collator) in setups.items():
-            batch = model_batch(name, collator, torch.Generator().manual_seed(1), args.batch_size, args.seq_len)
-            figures[f"{name}_flops"] = count_flops(model, batch)
-            print(f"{name}: {figures[f'{name}_flops']['total'] / 1e12:.3f} TFLOPs a step", flush=True)
-            if name != "mlm":
-                figures[f"flop_ratio_{name}_vs_mlm"] = figures[f"{name}_flops"]["total"] / figures["mlm_flops"]["total"]
     times = {clock: {name: [] for name in setups} for clock in ("cpu", "wall")}
     shares = {name: [] for name in setups}
     peaks = {name: 0 for name in setups}
@@ -192,6 +186,14 @@ def main():
                 if profiler:
                     shares[name].append(vocabulary_share(profiler, MBERT["vocab_size"]))
             print(f"step {step} {name}: {cpu:.3f} s CPU, {wall:.3f} s wall", flush=True)
+    # after the timed steps: the counted step's allocations would change their peak memory
+    if args.count_flops:
+        for name, (model, collator) in setups.items():
+            batch = model_batch(name, collator, torch.Generator().manual_seed(1), args.batch_size, args.seq_len)
+            figures[f"{name}_flops"] = count_flops(model, batch)
+            print(f"{name}: {figures[f'{name}_flops']['total'] / 1e12:.3f} TFLOPs a step", flush=True)
+            if name != "mlm":
+                figures[f"flop_ratio_{name}_vs_mlm"] = figures[f"{name}_flops"]["total"] / figures["mlm_flops"]["total"]
     if args.profile and args.steps:
         for name in setups:
             figures[f"{name}_profile_median"] = {part: statistics.median(s[part] for s in shares[name])
