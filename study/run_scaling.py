@@ -37,8 +37,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_study  # noqa: E402
@@ -215,14 +213,9 @@ def language_groups(pairs):
 
 
 def difference(study, records, names, baseline_names, languages):
-    """The paired difference (points) of the mean accuracy over `languages`: runs `names` minus `baseline_names`."""
-    seeds = study.finetune_seeds
-    runs = [np.array([run_study.accuracy_table(records[name], seeds, languages)[0] for name in group])
-            for group in (names, baseline_names)]
-    _, words, language_of = run_study.accuracy_table(records[names[0]], seeds, languages)
-    delta, ci95, error = run_study.paired_comparison(*runs, words, language_of, study.bootstrap_samples, study.seed)
-    return {"languages": list(languages), "delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
-            "minimum_detectable_effect": round((run_study.Z_95 + run_study.Z_80_POWER) * error, 2)}
+    """The paired difference of the mean accuracy over `languages`: runs `names` minus runs `baseline_names`."""
+    return {"languages": list(languages), **run_study.paired_difference(
+        study, [records[name] for name in names], [records[name] for name in baseline_names], languages)}
 
 
 def verdict(entry):
@@ -234,10 +227,14 @@ def build_report(args, study, records):
     if UNTOUCHED not in records:
         return [], []
     pairs_seen = study.post_steps * study.batch_size
-    scores = run_study.model_scores(replace(study, objectives=[], post_seeds=[]), "udpos", records)[UNTOUCHED]
+    columns = (*TRANSFER_LANGUAGES, "avg")
+
+    def accuracy(names):  # means over post-training x fine-tuning seeds
+        scores = run_study.run_scores([records[name] for name in names], study.finetune_seeds)
+        return {column: round(scores[column][0], 2) for column in columns}
+
     rows = [{"language_pairs": [], "pairs_per_language_pair": 0, "total_pairs": 0, "pairs_seen": 0,
-             "n_post_seeds": 0, "n_finetune_seeds": len(study.finetune_seeds),
-             "udpos_accuracy": {column: round(scores[column][0], 2) for column in (*TRANSFER_LANGUAGES, "avg")},
+             "n_post_seeds": 0, "n_finetune_seeds": len(study.finetune_seeds), "udpos_accuracy": accuracy([UNTOUCHED]),
              "ci95": None}]
     finished = {}
     for pairs in args.series():
@@ -247,15 +244,12 @@ def build_report(args, study, records):
             if not names:
                 continue
             finished[pairs, total] = names
-            accuracy = {lang: np.mean([100 * sum(records[n][lang]["correct"][str(s)]) / sum(records[n][lang]["words"])
-                                       for n in names for s in study.finetune_seeds]) for lang in TRANSFER_LANGUAGES}
-            accuracy["avg"] = np.mean([accuracy[lang] for lang in TRANSFER_LANGUAGES])
             versus = {group: difference(study, records, names, [UNTOUCHED], languages)
                       for group, languages in language_groups(pairs).items()}
             rows.append({"language_pairs": list(pairs), "pairs_per_language_pair": total // len(pairs),
                          "total_pairs": total, "pairs_seen": pairs_seen, "epochs": pairs_seen / total,
                          "n_post_seeds": len(names), "n_finetune_seeds": len(study.finetune_seeds),
-                         "udpos_accuracy": {column: round(float(value), 2) for column, value in accuracy.items()},
+                         "udpos_accuracy": accuracy(names),
                          "delta_vs_untouched": versus["all"]["delta"], "ci95": versus["all"]["ci95"],
                          "by_language_group": versus})
     comparisons = []

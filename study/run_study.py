@@ -521,52 +521,59 @@ def post_seeds_of(args, task):
     return args.post_seeds if task == "udpos" else args.xnli_post_seeds
 
 
+def paired_difference(args, records, baseline_records, languages=TRANSFER_LANGUAGES):
+    """{"delta", "ci95", "minimum_detectable_effect"} (points) of the mean accuracy over `languages`: the runs of
+    `records` (one per post-training seed) against those of `baseline_records`, by `paired_comparison`."""
+    seeds = args.finetune_seeds
+    runs = [np.array([accuracy_table(record, seeds, languages)[0] for record in group])
+            for group in (records, baseline_records)]
+    _, words, language_of = accuracy_table(records[0], seeds, languages)
+    delta, ci95, error = paired_comparison(*runs, words, language_of, args.bootstrap_samples, args.seed)
+    return {"delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
+            "minimum_detectable_effect": round((Z_95 + Z_80_POWER) * error, 2)}
+
+
 def comparisons(args, records):
     """One entry per (objective, baseline, task), from the finished records {task: {model run: record}}."""
     entries = []
-    seeds = args.finetune_seeds
     for task, task_records in records.items():
-        untouched = task_records.get(UNTOUCHED)
-        if untouched is None:
+        if UNTOUCHED not in task_records:
             continue
-        _, words, languages = accuracy_table(untouched, seeds)
-        runs = {UNTOUCHED: np.array([accuracy_table(untouched, seeds)[0]])}
+        runs = {UNTOUCHED: [task_records[UNTOUCHED]]}
         for objective in args.objectives:
             names = [f"{objective}-seed{s}" for s in post_seeds_of(args, task) if f"{objective}-seed{s}" in task_records]
             if names:
-                runs[objective] = np.array([accuracy_table(task_records[name], seeds)[0] for name in names])
+                runs[objective] = [task_records[name] for name in names]
         for objective in (o for o in args.objectives if o in runs):
             for baseline in (UNTOUCHED, CONTROL):
                 if baseline == objective or baseline not in runs:
                     continue
-                delta, ci95, error = paired_comparison(runs[objective], runs[baseline], words, languages,
-                                                       args.bootstrap_samples, args.seed)
                 entries.append({
                     "objective": objective, "baseline": baseline, "task": task,
                     "metric": f"{TASKS[task][2]}, mean of {', '.join(TRANSFER_LANGUAGES)} (zero-shot from English)",
-                    "delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
-                    "minimum_detectable_effect": round((Z_95 + Z_80_POWER) * error, 2),
-                    "n_post_seeds": len(runs[objective]), "n_finetune_seeds": len(seeds),
+                    **paired_difference(args, runs[objective], runs[baseline]),
+                    "n_post_seeds": len(runs[objective]), "n_finetune_seeds": len(args.finetune_seeds),
                 })
     return entries
 
 
+def run_scores(found, seeds):
+    """{language, "avg": (mean, std over runs), "runs": count} of one model's records (post-training seeds) under
+    the fine-tuning `seeds`."""
+    accuracies = {lang: [100 * sum(r[lang]["correct"][str(s)]) / sum(r[lang]["words"]) for r in found for s in seeds]
+                  for lang in TRANSFER_LANGUAGES}
+    accuracies["avg"] = list(np.mean([accuracies[lang] for lang in TRANSFER_LANGUAGES], axis=0))
+    scores = {column: (float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+              for column, values in accuracies.items()}
+    return {**scores, "runs": len(found) * len(seeds)}
+
+
 def model_scores(args, task, task_records):
     """{model: {language: (mean, std over runs)}} of every model with finished runs (post x fine-tuning seeds)."""
-    scores = {}
     groups = {UNTOUCHED: [UNTOUCHED],
               **{o: [f"{o}-seed{s}" for s in post_seeds_of(args, task)] for o in args.objectives}}
-    for model, names in groups.items():
-        found = [task_records[name] for name in names if name in task_records]
-        if not found:
-            continue
-        accuracies = {lang: [100 * sum(r[lang]["correct"][str(s)]) / sum(r[lang]["words"]) for r in found
-                             for s in args.finetune_seeds] for lang in TRANSFER_LANGUAGES}
-        accuracies["avg"] = list(np.mean([accuracies[lang] for lang in TRANSFER_LANGUAGES], axis=0))
-        scores[model] = {column: (float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
-                         for column, values in accuracies.items()}
-        scores[model]["runs"] = len(found) * len(args.finetune_seeds)
-    return scores
+    found = {model: [task_records[name] for name in names if name in task_records] for model, names in groups.items()}
+    return {model: run_scores(runs, args.finetune_seeds) for model, runs in found.items() if runs}
 
 
 # ----------------------------------------------------------------------------- report
