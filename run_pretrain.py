@@ -181,6 +181,13 @@ class DataArguments:
                   "smaller corpora (so a small corpus has fewer shards than processes). The links are saved "
                   "in OUTPUT_DIR/alignments and reused by a resume or a rerun on the same pairs."},
     )
+    preprocessing_num_workers: int | None = field(
+        default=None,
+        metadata={"help": "Processes that tokenize each corpus and map its word links to subwords (datasets' "
+                  "num_proc; the aligner itself runs in one). Default: this machine's CPU cores shared among the "
+                  "launch's processes on it, none given fewer than 10,000 pairs (a smaller corpus is tokenized "
+                  "by one process)."},
+    )
 
 
 @dataclass
@@ -434,8 +441,10 @@ def build_model(model_args, config, objective):
     model, loading = model_class.from_pretrained(
         model_args.model_name_or_path, config=config, cache_dir=model_args.cache_dir, output_loading_info=True
     )
-    if loading["missing_keys"]:
-        logger.warning("Newly initialized (not in %s): %s", model_args.model_name_or_path, sorted(loading["missing_keys"]))
+    made_at_start = getattr(model_class, "_keys_made_at_start", ())
+    missing = sorted(key for key in loading["missing_keys"] if not key.startswith(made_at_start))
+    if missing:
+        logger.warning("Newly initialized (not in %s): %s", model_args.model_name_or_path, missing)
     if loading["unexpected_keys"]:
         logger.info("Not used from the checkpoint: %s", sorted(loading["unexpected_keys"]))
     return model
@@ -489,6 +498,7 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment,
             first_subword_only=data_args.first_subword_only, pretokenized=data_args.pretokenized,
             aligner=data_args.aligner, aligner_options=aligner_options, unit="sentences" if sentences else "pairs",
             alignment_stage=alignment_stage, pair_length_limits=pair_length_limits,
+            num_proc=data_args.preprocessing_num_workers,
         )
         if report is not None:
             logger.info(str(report))

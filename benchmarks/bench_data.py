@@ -3,10 +3,12 @@ collator; and eflomal's accuracy on shards of a corpus.
 
     python benchmarks/bench_data.py [--pairs 20000] [--repeats 3] [--json FILE]
     python benchmarks/bench_data.py --shard_aer [--repeats 2] [--json FILE]
+    python benchmarks/bench_data.py --tokenizing [--pairs 20000] [--repeats 3] [--json FILE]
 
 * alignment stage: what run_pretrain.py does with a corpus, from its rows to training examples:
   `corpus_alignment.CorpusAlignment` (word splitting, eflomal in both directions, symmetrization,
-  Pharaoh lines, saving) then `corpora.prepare_corpus` (tokenization, subword links), against
+  Pharaoh lines, saving) then `corpora.prepare_corpus` (tokenization, subword links; on as many
+  processes as run_pretrain.py's default --preprocessing_num_workers gives), against
   `word_alignment.align_eflomal` alone on the same pre-split words, in pairs/s.
   `stage_two_processes_vs_one`: the same stage on 2 processes (gloo; each aligns one shard, all
   tokenize the whole corpus) against 1, as time of one / time of two: the processes' start is not
@@ -14,6 +16,8 @@ collator; and eflomal's accuracy on shards of a corpus.
   Corpus: the English pairs of ../shared/data/parallel (every line-aligned `*.eng` file of de-en,
   then ru-en, fi-en, es-en, zh-en, repeated when more pairs are asked for), or the shipped sample.
 * collator: `DataCollatorForWeam` on batches of 32 prepared pairs, in examples/s.
+* --tokenizing: `corpora.prepare_corpus` on pairs with eflomal's links (aligned once, untimed), on one
+  process against the default `corpora.tokenizing_processes`, interleaved: `tokenizing_processes_vs_one`.
 * --shard_aer: AER on test.de-en (deen.talp) aligned by eflomal inside the WMT news pairs of de-en
   (~40k), as 1 corpus, or as the first of 2, 4, 8 shards (the gold pairs lie in the first), each
   sampled with eflomal's iterations for its own size or with those of the whole corpus.
@@ -41,7 +45,7 @@ from transformers import AutoTokenizer
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from data_collator import DataCollatorForWeam  # noqa: E402
-from weam.corpora import CorpusSpec, prepare_corpus  # noqa: E402
+from weam.corpora import CorpusSpec, prepare_corpus, tokenizing_processes  # noqa: E402
 from weam.corpus_alignment import CorpusAlignment, RunAlignments  # noqa: E402
 from weam import word_alignment as wa  # noqa: E402
 
@@ -82,15 +86,20 @@ def rows_of(pairs):
 
 
 def run_stage(pairs, tokenizer, output_dir):
-    """The alignment stage on this process (its shard, under a process group); the prepared dataset."""
+    """The alignment stage on this process (its shard, under a process group): the prepared dataset, and
+    the seconds of its two parts (aligning, tokenizing)."""
+    start = time.perf_counter()
     aligned = CorpusAlignment("eflomal", {}, False, RunAlignments(output_dir), min_shard_pairs=1)(
         rows_of(pairs), CorpusSpec("en", "xx", "benchmark")
     )
-    return prepare_corpus(aligned, tokenizer, CorpusSpec("en", "xx", "benchmark"))
+    middle = time.perf_counter()
+    prepared = prepare_corpus(aligned, tokenizer, CorpusSpec("en", "xx", "benchmark"))
+    return prepared, (middle - start, time.perf_counter() - middle)
 
 
 def _stage_process(rank, port, pairs, output_dirs, result_path):
     datasets.disable_caching()
+    os.environ["LOCAL_WORLD_SIZE"] = "2"  # as torchrun sets it: the two processes share the cores for tokenizing
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER)
     dist.barrier()
@@ -125,7 +134,7 @@ def bench_stage(args):
     datasets.disable_caching()  # time the work, not a cache hit
     source_words = [wa.split_words(s) for s, _ in pairs]
     target_words = [wa.split_words(t) for _, t in pairs]
-    seconds = {"eflomal_alone": [], "stage": [], "stage_two_processes": []}
+    seconds = {"eflomal_alone": [], "stage": [], "stage_aligning": [], "stage_tokenizing": [], "stage_two_processes": []}
     loads = []
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as folder:
@@ -133,8 +142,10 @@ def bench_stage(args):
             wa.align_eflomal(source_words, target_words)
             seconds["eflomal_alone"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            prepared = run_stage(pairs, tokenizer, os.path.join(folder, "one"))
+            prepared, parts = run_stage(pairs, tokenizer, os.path.join(folder, "one"))
             seconds["stage"].append(time.perf_counter() - start)
+            for name, part in zip(("stage_aligning", "stage_tokenizing"), parts):
+                seconds[name].append(part)
             if args.two_processes:
                 seconds["stage_two_processes"].append(stage_on_two_processes(pairs, folder))
         loads.append(os.getloadavg()[0])
@@ -152,6 +163,7 @@ def bench_stage(args):
     figures = {
         "corpus": corpus,
         "pairs": n,
+        "tokenizing_processes": tokenizing_processes(n),
         "repeats": args.repeats,
         "load_average": summary(loads),
         "seconds": {name: summary(values) for name, values in seconds.items() if values},
@@ -213,6 +225,29 @@ def bench_shard_aer(args):
             "symmetrization": "grow-diag-final-and", "repeats": args.repeats, "aer_percent": table, "runs": runs}
 
 
+def bench_tokenizing(args):
+    pairs, corpus = read_pairs(args.pairs)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER)
+    datasets.disable_caching()
+    links = wa.align_eflomal([wa.split_words(s) for s, _ in pairs], [wa.split_words(t) for _, t in pairs])
+    rows = rows_of(pairs).add_column("alignment", [wa.pharaoh_line(pair_links) for pair_links in links])
+    processes = tokenizing_processes(len(pairs))
+    seconds = {1: [], processes: []}
+    for repeat in range(args.repeats):
+        for num_proc in seconds:
+            start = time.perf_counter()
+            prepare_corpus(rows, tokenizer, CorpusSpec("en", "xx", "benchmark"), num_proc=num_proc)
+            seconds[num_proc].append(time.perf_counter() - start)
+        print(f"repeat {repeat + 1}: " + ", ".join(f"{n} process(es) {v[-1]:.1f} s" for n, v in seconds.items()),
+              flush=True)
+    ratios = [one / many for one, many in zip(seconds[1], seconds[processes])]
+    return {"corpus": corpus, "pairs": len(pairs), "cpu_cores": len(os.sched_getaffinity(0)), "repeats": args.repeats,
+            "load_average": os.getloadavg()[0], "tokenizing_processes": processes,
+            "seconds": {f"{n} process(es)": summary(v) for n, v in seconds.items()},
+            "tokenizing_processes_vs_one": statistics.median(ratios),
+            "tokenizing_processes_vs_one_range": [min(ratios), max(ratios)]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=20000)
@@ -220,9 +255,11 @@ def main():
     parser.add_argument("--no_two_processes", dest="two_processes", action="store_false",
                         help="skip the stage on 2 processes")
     parser.add_argument("--shard_aer", action="store_true", help="AER of eflomal on shards of a corpus instead")
+    parser.add_argument("--tokenizing", action="store_true",
+                        help="tokenizing on one process against the default number of processes instead")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    figures = bench_shard_aer(args) if args.shard_aer else bench_stage(args)
+    figures = bench_shard_aer(args) if args.shard_aer else bench_tokenizing(args) if args.tokenizing else bench_stage(args)
     print(json.dumps(figures, indent=2))
     if args.json:
         with open(args.json, "w") as f:

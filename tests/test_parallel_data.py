@@ -16,6 +16,7 @@ from test_words import E5, xlm_r_tokenizer
 import run_pretrain
 from weam.corpora import (
     CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus, read_corpus, subword_alignment,
+    tokenizing_processes,
 )
 from weam.word_alignment import split_words
 from weam.words import words_and_text
@@ -87,6 +88,30 @@ def test_subword_alignment_drops_truncated_words_and_never_moves_a_link():
     assert subword_alignment([(1, 1)], source_tokens, target_tokens, first_subword_only=True) == [[2, 6]]
     # two words read from one token (这样的 = 这样 + 的) give its pairs once
     assert subword_alignment([(0, 0), (1, 0)], [[3], [3]], [[7, 8]]) == [[3, 7], [3, 8]]
+
+
+def test_tokenizing_processes_share_the_cores_and_spare_small_corpora(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two launch processes on this machine: 4 cores each
+    assert [tokenizing_processes(pairs) for pairs in (500, 19_999, 20_000, 35_000, 2_000_000)] == [1, 1, 2, 3, 4]
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "16")  # more launch processes than cores: one each
+    assert tokenizing_processes(2_000_000) == 1
+    assert tokenizing_processes(500, requested=3) == 3
+
+
+def test_two_tokenizing_processes_give_the_same_examples_and_errors(tokenizer, tmp_path):
+    sentences = [f"word{k} and the {k % 7} others" for k in range(60)]
+    src, tgt = write(tmp_path / "p.en", sentences), write(tmp_path / "p.de", sentences)
+    links = ["0-0 1-1 2-2"] * 60
+    spec = f"en-de={src},{tgt},{write(tmp_path / 'p.align', links)}"
+    (one, _), (two, _) = (load(tokenizer, spec, tmp_path, num_proc=n) for n in (1, 2))
+    assert one.to_list() == two.to_list()
+    links[45] = "0-0 9-9"  # in the second process' half
+    spec = f"en-de={src},{tgt},{write(tmp_path / 'bad.align', links)}"
+    with pytest.raises(ParallelDataError, match=r"line 46: alignment link 9-9 out of range \(5 x 5 words\)"):
+        load(tokenizer, spec, tmp_path, num_proc=2)
+    dataset, report = load(tokenizer, spec, tmp_path, num_proc=2, skip_invalid=True)
+    assert (report.read, report.used, len(dataset)) == (60, 59, 59)
 
 
 def test_truncation_keeps_every_link_on_its_words(tokenizer, tmp_path):

@@ -638,11 +638,25 @@ def _encode_sentences(tokenizer, source_words, target_words, texts, problems, li
 
 
 UNITS = ("pairs", "sentences")
+# Fewest pairs worth a tokenizing process of their own: starting one (a fork, the tokenizer, the shard's
+# Arrow file) costs more than tokenizing fewer.
+MIN_PAIRS_PER_PROCESS = 10_000
+
+
+def tokenizing_processes(pairs: int, requested: int | None = None) -> int:
+    """How many processes tokenize a corpus of `pairs` pairs (datasets' `num_proc`): `requested`, or the CPU
+    cores this process may use shared among the launch's processes on this machine (`LOCAL_WORLD_SIZE`),
+    with none given fewer than `MIN_PAIRS_PER_PROCESS` pairs."""
+    if requested is not None:
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores_per_launch_process = cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, min(cores_per_launch_process, pairs // MIN_PAIRS_PER_PROCESS))
 
 
 def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, unit="pairs", first_subword_only=False,
                    pretokenized=False, aligner="eflomal", aligner_options=None, skip_invalid=False,
-                   pair_length_limits=None):
+                   pair_length_limits=None, num_proc=None):
     """Tokenizes each pair as written and maps its word links to subword position pairs (cached).
 
     unit: "pairs" gives one example per pair, `[CLS] S [SEP] T [SEP]` (the tokenizer's pair template) with
@@ -650,6 +664,9 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, uni
         `max_seq_length` and no alignment.
     pair_length_limits: (fewest subwords on a side, most subwords in the pair), special tokens not counted,
         or None; pairs outside are dropped and counted (PPA's filter), never truncated to fit.
+    num_proc: processes that tokenize (default: `tokenizing_processes`). An aligner that runs here (the
+        rows have no `alignment` column yet) runs in this process only: eflomal learns from the whole
+        corpus, and a neural aligner's encoder is loaded once.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
@@ -680,6 +697,10 @@ def prepare_corpus(dataset, tokenizer, spec: CorpusSpec, max_seq_length=128, uni
         ),
     )
     if isinstance(dataset, datasets.Dataset):
+        aligns_here = aligner != "none" and "alignment" not in dataset.column_names
+        processes = 1 if aligns_here else tokenizing_processes(len(dataset), num_proc)
+        if processes > 1:  # datasets forks a pool even for num_proc=1
+            kwargs["num_proc"] = processes
         kwargs["desc"] = f"Tokenizing and aligning {spec.name} ({aligner if 'alignment' not in dataset.column_names else 'given alignments'})"
     return dataset.map(_prepare_batch, **kwargs)
 
