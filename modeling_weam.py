@@ -426,6 +426,10 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         loss = model(**batch).loss; loss.backward(); optimizer.step(); model.after_optimizer_step()
     """
 
+    # Weights a checkpoint without them is expected to lack: the key side starts as a copy of the query side
+    # (at the first step), the queue empty.
+    _keys_made_at_start = ("key_bert.", "key_projection.", "queue.")
+
     def __init__(self, config: WeamConfig):
         super().__init__(config)
         self.projection = self._make_projection(config)

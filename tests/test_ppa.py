@@ -124,6 +124,22 @@ def test_starting_from_an_encoder_initializes_the_key_encoder_from_it(tmp_path):
         assert torch.allclose(key, query), name
 
 
+def test_starting_from_a_checkpoint_warns_only_of_weights_it_should_have_had(tmp_path, caplog):
+    import run_pretrain
+    from weam.objectives import OBJECTIVES
+
+    config = WeamConfig(**TINY)
+    model = PpaForPreTraining(config)
+    del model.cls  # a checkpoint without an MLM head (e.g. a sentence encoder)
+    model.save_pretrained(tmp_path)
+    model_args = run_pretrain.ModelArguments(model_name_or_path=str(tmp_path))
+    with caplog.at_level("WARNING", logger="run_pretrain"):
+        run_pretrain.build_model(model_args, config, OBJECTIVES["ppa"])
+    warned = [record.getMessage() for record in caplog.records if "Newly initialized" in record.getMessage()]
+    assert len(warned) == 1 and "cls.predictions" in warned[0]
+    assert "key_bert" not in warned[0] and "queue" not in warned[0]  # made at the first step, as expected
+
+
 def test_forward_leaves_the_moco_state_to_the_optimizer_step():
     """Micro-batches of one step meet the same key encoder and queue; after_optimizer_step enqueues all
     their keys, then moves the key encoder (standalone use: call it after optimizer.step())."""
