@@ -260,6 +260,7 @@ def test_script_errors_name_the_problem(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @needs_shared
 def test_script_end_to_end_on_shared_slices(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(SHARED / "tokenizers" / "bert-base-multilingual-cased")

@@ -248,6 +248,7 @@ def test_held_out_pairs_keep_both_sentences_on_one_side():
     assert [row["line"] for row in held_out] == [0, 0, 1, 1, 2, 2] and next(iter(train))["line"] == 3
 
 
+@pytest.mark.slow
 def test_eflomal_aligns_a_real_sample(tokenizer, tmp_path):
     sample = os.path.join(ROOT, "data", "sample", "tico19.en-es")
     dataset, report = load(tokenizer, f"en-es={sample}.en,{sample}.es", tmp_path)
@@ -334,6 +335,7 @@ def test_missing_column_lists_what_is_there(tokenizer, tmp_path):
         load(tokenizer, f"en-de={tsv}", tmp_path)
 
 
+@pytest.mark.slow
 def test_run_pretrain_reports_bad_data_without_a_traceback(tmp_path):
     src = write(tmp_path / "b.en", ["a", "b"])
     tgt = write(tmp_path / "b.de", ["a"])
