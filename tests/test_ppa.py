@@ -129,14 +129,12 @@ def test_starting_from_a_checkpoint_warns_only_of_weights_it_should_have_had(tmp
     from weam.objectives import OBJECTIVES
 
     config = WeamConfig(**TINY)
-    model = PpaForPreTraining(config)
-    del model.cls  # a checkpoint without an MLM head (e.g. a sentence encoder)
-    model.save_pretrained(tmp_path)
+    PpaForPreTraining(config).bert.save_pretrained(tmp_path)  # an encoder alone (e.g. a sentence encoder)
     model_args = run_pretrain.ModelArguments(model_name_or_path=str(tmp_path))
     with caplog.at_level("WARNING", logger="run_pretrain"):
         run_pretrain.build_model(model_args, config, OBJECTIVES["ppa"])
     warned = [record.getMessage() for record in caplog.records if "Newly initialized" in record.getMessage()]
-    assert len(warned) == 1 and "cls.predictions" in warned[0]
+    assert len(warned) == 1 and "cls.predictions" in warned[0] and "'projection.0.weight'" in warned[0]
     assert "key_bert" not in warned[0] and "queue" not in warned[0]  # made at the first step, as expected
 
 
