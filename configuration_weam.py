@@ -13,7 +13,8 @@ from transformers import BertConfig
 @strict
 class WeamConfig(BertConfig):
     r"""
-    Configuration of the WEAM pre-training models (`WeamForPreTraining`, `PpaForPreTraining`). Every
+    Configuration of the WEAM pre-training models (`WeamForPreTraining`, `PpaForPreTraining`,
+    `AwesomeAlignForPreTraining`). Every
     `BertConfig` argument is accepted unchanged, so a plain BERT checkpoint (e.g.
     `bert-base-multilingual-cased`) is a valid starting point: `WeamConfig.from_pretrained(...)`.
 
@@ -48,6 +49,16 @@ class WeamConfig(BertConfig):
         align_loss_weight (`float`, *optional*, defaults to 0.0):
             ALIGN-MLM: weight α of the dictionary embedding loss L_align that the run added (0: none).
             The loss itself is computed by the trainer (`weam/objectives/align_mlm.py`); this field records it.
+        alignment_layer (`int`, *optional*, defaults to 8):
+            awesome-align: the layer whose states are matched (and trained) to align words; mBERT's best is 8.
+            Align with the trained model at the same layer (`align_words.py --layer`).
+        alignment_threshold (`float`, *optional*, defaults to 0.001):
+            awesome-align: two subwords are linked (the self-training guide) when both softmaxes of their
+            similarity, over the other sentence's subwords in each direction, exceed it. awesome-align's 1e-3
+            suits mBERT; an encoder with flatter softmaxes needs more (multilingual-e5-small: 0.1).
+        alignment_tlm (`bool`, *optional*, defaults to `True`):
+            awesome-align: add TLM on the masked pair, L = L_SO + L_TLM (awesome-align's recommended pair).
+            `False`: L_SO alone; the MLM head is not used, nor trained; there is no pass over the pair.
     """
 
     model_type = "bert"
@@ -59,6 +70,9 @@ class WeamConfig(BertConfig):
     ppa_momentum: float | int = 0.999
     ppa_temperature: float | int = 0.05
     align_loss_weight: float | int = 0.0
+    alignment_layer: int = 8
+    alignment_threshold: float | int = 1e-3
+    alignment_tlm: bool = True
 
     def validate_architecture(self):
         """Part of `@strict` validation: the ranges of the WEAM settings."""
@@ -74,3 +88,8 @@ class WeamConfig(BertConfig):
             raise ValueError(f"ppa_momentum must be in [0, 1), got {self.ppa_momentum}")
         if self.ppa_temperature <= 0:
             raise ValueError(f"ppa_temperature must be > 0, got {self.ppa_temperature}")
+        if self.alignment_layer < 1:  # the upper bound is checked by the model that uses it (a tiny BERT has 2 layers)
+            raise ValueError(f"alignment_layer must be an encoder layer (>= 1), got {self.alignment_layer}")
+        if not 0 < self.alignment_threshold < 1:
+            raise ValueError(f"alignment_threshold must be in (0, 1) (a softmax probability), "
+                             f"got {self.alignment_threshold}")

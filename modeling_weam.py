@@ -1,4 +1,4 @@
-"""WEAM (Word-Exchange Aligning Model) and PPA as `transformers` pre-training models, Hub remote code.
+"""WEAM (Word-Exchange Aligning Model), PPA and awesome-align as `transformers` pre-training models, Hub remote code.
 
 The encoder is BERT itself (weights named `bert.*`, so any BERT-family checkpoint loads, and the
 trained encoder loads back into stock BERT heads). What WEAM adds is a pre-training objective:
@@ -567,9 +567,130 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         return {k: v for k, v in self.state_dict().items() if k.startswith(("bert.", "cls."))}
 
 
+def self_training_loss(source_states, source_mask, target_states, target_mask, threshold):
+    """awesome-align's self-training objective (SO), per sentence pair, and its guide.
+
+    source_states (batch, m, d), target_states (batch, n, d): each sentence's states, encoded alone;
+    source_mask (batch, m), target_mask (batch, n): True on the sentence's own tokens (not special, not padding).
+    With S = source_states @ target_statesᵀ, P→ = softmax of S over the target and P← over the source, the
+    guide A links (i, j) where both exceed `threshold` (awesome-align's extraction, so the model is trained
+    towards the alignments it extracts: no gradient flows through A), and the loss of a pair is
+    −(Σ A∘P→ / m + Σ A∘P← / n), m and n its sentences' lengths. Returns `(per_pair_loss, guide)`.
+    """
+    valid = source_mask[:, :, None] & target_mask[:, None, :]
+    # finite, not -inf: a padding row of all-masked scores gives a uniform softmax (that A then zeroes), not NaN
+    scores = (source_states @ target_states.transpose(1, 2)).masked_fill(~valid, torch.finfo(source_states.dtype).min)
+    source_to_target, target_to_source = scores.softmax(-1), scores.softmax(-2)
+    guide = (source_to_target > threshold) & (target_to_source > threshold) & valid
+    per_pair = -((source_to_target * guide).sum((1, 2)) / source_mask.sum(1)
+                 + (target_to_source * guide).sum((1, 2)) / target_mask.sum(1))
+    return per_pair, guide
+
+
+def sentence_tokens(attention_mask):
+    """True on a sentence's own tokens in its right-padded view `[CLS] S [SEP]` (`<s> S </s>`): all but the first
+    and the last real token."""
+    mask = attention_mask.bool().clone()
+    mask[:, 0] = False
+    mask[torch.arange(len(mask), device=mask.device), attention_mask.sum(1) - 1] = False
+    return mask
+
+
+@dataclass
+class AwesomeAlignForPreTrainingOutput(ModelOutput):
+    r"""
+    loss: L_SO + L_TLM (L_SO alone without `alignment_tlm`). mlm_loss, self_training_loss: the two terms.
+    head_sums: per head (`"mlm"`, `"self_training"`), this batch's sums (see `WeamForPreTrainingOutput`).
+    """
+
+    loss: torch.FloatTensor | None = None
+    mlm_loss: torch.FloatTensor | None = None
+    self_training_loss: torch.FloatTensor | None = None
+    head_sums: dict[str, dict[str, torch.Tensor]] | None = None
+    mlm_logits: torch.FloatTensor | None = None
+    mlm_labels: torch.LongTensor | None = None
+
+
+class AwesomeAlignForPreTraining(MaskedPreTrainingModel):
+    """awesome-align's fine-tuning (Dou & Neubig 2021) of an encoder for word alignment: the self-training
+    objective (SO, `self_training_loss`) at layer `alignment_layer` on each sentence of a pair encoded alone,
+    plus TLM (BERT's MLM head) on the masked pair. L = L_SO + L_TLM, or L_SO alone (`alignment_tlm=False`).
+    Words are then aligned with the trained encoder at the same layer (`align_words.py --aligner neural+eflomal`),
+    e.g. for the word alignments WEAM learns from.
+    """
+
+    def __init__(self, config: WeamConfig):
+        super().__init__(config)
+        if config.alignment_layer > config.num_hidden_layers:
+            raise ValueError(f"alignment_layer {config.alignment_layer} is past the encoder's "
+                             f"{config.num_hidden_layers} layers: set --alignment_layer")
+        if not config.alignment_tlm:  # the head's own weights; its decoder is the word embeddings, which SO trains
+            self.cls.predictions.transform.requires_grad_(False)
+            self.cls.predictions.bias.requires_grad_(False)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        token_type_ids=None,
+        labels=None,
+        query_input_ids=None,
+        query_attention_mask=None,
+        key_input_ids=None,
+        key_attention_mask=None,
+        num_items_in_batch=None,
+        num_pairs_in_batch=None,
+        alignment_pairs=None,
+        **kwargs,
+    ) -> AwesomeAlignForPreTrainingOutput:
+        r"""
+        input_ids, attention_mask, token_type_ids, labels: the masked pair `[CLS] S [SEP] T [SEP]` (TLM).
+        query_input_ids, query_attention_mask / key_input_ids, key_attention_mask: the unmasked sentences
+            `[CLS] S [SEP]` and `[CLS] T [SEP]` (the collator's sentence views), for SO.
+        num_items_in_batch: masked tokens in the optimizer step (all micro-batches and processes).
+        num_pairs_in_batch: pairs in the optimizer step; L_SO is their mean, exactly also under gradient
+            accumulation (the `AlignmentTrainer` passes it).
+        alignment_pairs: ignored (the guide comes from the model itself).
+        """
+        sums, mlm_logits, mlm_labels, mlm_loss = {}, None, None, 0.0
+        if self.config.alignment_tlm:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                               **kwargs).last_hidden_state
+            mlm_logits, mlm_labels, _ = masked_predictions(self, self.cls, hidden, labels)
+            mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
+            mlm_loss = mlm_sum / (num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1))
+            sums["mlm"] = head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels, count_correct=not self.training)
+
+        # Both sentences in one pass (padded to one length); the layers above `alignment_layer` get no gradient.
+        length = max(query_input_ids.shape[1], key_input_ids.shape[1])
+        views = [(F.pad(ids, (0, length - ids.shape[1])), F.pad(mask, (0, length - mask.shape[1])))
+                 for ids, mask in ((query_input_ids, query_attention_mask), (key_input_ids, key_attention_mask))]
+        view_ids, view_mask = (torch.cat(parts) for parts in zip(*views))
+        states = self.bert(input_ids=view_ids, attention_mask=view_mask,
+                           output_hidden_states=True).hidden_states[self.config.alignment_layer]
+        source_states, target_states = states.chunk(2)
+        source_mask, target_mask = sentence_tokens(view_mask).chunk(2)
+        per_pair, _ = self_training_loss(source_states, source_mask, target_states, target_mask,
+                                         self.config.alignment_threshold)
+        self_training_sum = per_pair.sum()
+        pairs_denominator = num_pairs_in_batch if num_pairs_in_batch is not None else len(per_pair)
+        sums["self_training"] = {"loss_sum": self_training_sum.detach(),
+                                 "loss_count": torch.as_tensor(len(per_pair), device=per_pair.device)}
+        return AwesomeAlignForPreTrainingOutput(
+            loss=mlm_loss + self_training_sum / pairs_denominator,
+            mlm_loss=mlm_loss.detach() if self.config.alignment_tlm else None,
+            self_training_loss=self_training_sum.detach() / pairs_denominator,
+            head_sums=sums,
+            mlm_logits=mlm_logits,
+            mlm_labels=mlm_labels,
+        )
+
+
 # save_pretrained writes the code files and the `auto_map` entry (see the module docstring).
 WeamForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 PpaForPreTraining.register_for_auto_class("AutoModelForPreTraining")
+AwesomeAlignForPreTraining.register_for_auto_class("AutoModelForPreTraining")
 
 
 def save_as_bert(model: nn.Module, save_directory: str) -> None:

@@ -98,6 +98,21 @@ class ModelArguments:
                   "'ignore' (no cross-lingual prediction), 'self' (predicted from its own state), 'zero' (the paper's "
                   "AᵀH literally: from b₂ alone).", "choices": ["ignore", "self", "zero"]},
     )
+    alignment_layer: int = field(
+        default=OBJECTIVES["awesome_align"].options["alignment_layer"],
+        metadata={"help": "--objective awesome_align only. The layer whose states align words, trained there; align "
+                  "with the result at the same layer (mBERT: 8; multilingual-e5-small: 7)."},
+    )
+    alignment_threshold: float = field(
+        default=OBJECTIVES["awesome_align"].options["alignment_threshold"],
+        metadata={"help": "--objective awesome_align only. Subwords are linked (the self-training targets) where "
+                  "both softmaxes of their similarity exceed it (mBERT: 1e-3; multilingual-e5-small: 0.1)."},
+    )
+    alignment_tlm: bool = field(
+        default=OBJECTIVES["awesome_align"].options["alignment_tlm"],
+        metadata={"help": "--objective awesome_align only. Add TLM on the masked pair to the self-training loss (as "
+                  "awesome-align recommends); false: self-training alone (no pass over the pair: a cheaper step)."},
+    )
     config_overrides: str | None = field(
         default=None,
         metadata={"help": "Config settings to override, e.g. `hidden_size=64,num_hidden_layers=2` (for a new model: "
@@ -681,10 +696,16 @@ def finished_message(model_args, objective, corpora, steps, output_dir):
         f"\nTrained {model_args.model_name_or_path or 'a tiny random BERT'} with {objective.title} for {steps} steps "
         f"on {data}.\nSaved to {os.path.abspath(output_dir)} (model card: README.md); load it with\n"
         f"  AutoModel.from_pretrained({output_dir!r})\n"
-        "Next:\n"
-        f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} ...\n"
-        f"                         python run_qa.py --model_name_or_path {output_dir} ...\n"
-        f"  alignment diagnostics  python run_alignment_eval.py --model {output_dir} --dictionary ... "
+        "Next:\n" + (
+            f"  align words            python align_words.py --aligner neural+eflomal --model {output_dir} "
+            f"--layer {model_args.alignment_layer} --src ... --tgt ... --output ...\n"
+            f"  WEAM on its alignments python run_pretrain.py --aligner neural+eflomal --aligner_model {output_dir} "
+            f"--aligner_layer {model_args.alignment_layer} ...\n"
+            if objective.name == "awesome_align" else
+            f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} ...\n"
+            f"                         python run_qa.py --model_name_or_path {output_dir} ...\n"
+        )
+        + f"  alignment diagnostics  python run_alignment_eval.py --model {output_dir} --dictionary ... "
         "--output_dir ...\n"
         "  publish                this command with --push_to_hub --hub_model_id ORG/NAME"
     )

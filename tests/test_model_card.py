@@ -100,3 +100,12 @@ def test_corpus_entry_of_a_stream_has_no_counts():
     entry = model_card.corpus_entry("en-de=Helsinki-NLP/europarl:de-en")
     assert entry["hub_dataset"] == "Helsinki-NLP/europarl" and entry["trained"] is None
     assert model_card.corpus_entry(f"en-de={os.getcwd()}")["hub_dataset"] is None  # a saved dataset folder
+
+
+def test_an_aligners_encoder_is_carded_for_alignment(tmp_path):
+    _, text = write_card(tmp_path, objective="awesome_align")
+    uses = text.split("## Intended uses")[1].split("## How to use")[0]
+    assert "align_words.py --aligner neural+eflomal --model MODEL --layer LAYER" in uses
+    assert "zero-shot" not in text.split("## Training data")[0]  # not sold for transfer
+    _, transfer = write_card(tmp_path, objective="weam")
+    assert "to align its languages for zero-shot cross-lingual transfer" in transfer

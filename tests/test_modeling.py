@@ -183,14 +183,16 @@ def test_config_accepts_a_bert_config_and_rejects_bad_settings(tmp_path):
     with pytest.raises(StrictDataclassFieldValidationError, match="ppa_queue_size"):
         WeamConfig(ppa_queue_size="large")
     for setting, value in (("cross_lingual_weight", -1.0), ("ppa_momentum", 1.0), ("ppa_temperature", 0.0),
-                           ("align_loss_weight", -0.5), ("ppa_queue_size", 0)):
+                           ("align_loss_weight", -0.5), ("ppa_queue_size", 0), ("alignment_layer", 0),
+                           ("alignment_threshold", 1.0), ("alignment_threshold", 0.0)):
         with pytest.raises(StrictDataclassClassValidationError, match=setting):
             WeamConfig(**{setting: value})
 
 
 def test_config_round_trips_every_setting(tmp_path):
     settings = dict(cross_lingual_weight=0.5, unaligned_tokens="self", ppa_projection_dim=8, ppa_queue_size=64,
-                    ppa_momentum=0.99, ppa_temperature=0.1, align_loss_weight=10.0)
+                    ppa_momentum=0.99, ppa_temperature=0.1, align_loss_weight=10.0, alignment_layer=2,
+                    alignment_threshold=0.1)
     WeamConfig(**TINY, **settings).save_pretrained(tmp_path)
     with open(tmp_path / "config.json") as f:
         saved = json.load(f)

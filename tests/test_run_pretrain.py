@@ -69,16 +69,18 @@ def check_hub_ready(folder):
     result = subprocess.run([sys.executable, "-c", RELOAD, folder], capture_output=True, text=True, cwd="/",
                             env={**os.environ, "PYTHONPATH": ""})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1].split(" BertModel (1, ")[0] in ("WeamForPreTraining", "PpaForPreTraining")
+    assert result.stdout.strip().splitlines()[-1].split(" BertModel (1, ")[0] in (
+        "WeamForPreTraining", "PpaForPreTraining", "AwesomeAlignForPreTraining")
     assert "(1, 3)" in result.stdout
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["weam", "tlm", "mlm", "ppa"])
+@pytest.mark.parametrize("objective", ["weam", "tlm", "mlm", "ppa", "awesome_align"])
 def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, objective):
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es")
     output = tmp_path / "out"
-    log = train(tmp_path, output, [f"en-es={data}"], "--objective", objective)
+    layer = ["--alignment_layer", "1"] if objective == "awesome_align" else []  # the tiny encoder has one layer
+    log = train(tmp_path, output, [f"en-es={data}"], "--objective", objective, *layer)
     printed = capsys.readouterr().out
     # pairs trained on and held out are counted apart; what to do next
     report = json.loads((output / "data_report.json").read_text())[0]
@@ -87,7 +89,11 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
         assert set(report["skipped"]) <= {"fewer than 10 subwords on a side", "more than 128 subwords in the pair"}
         assert report["skipped"]
     assert f"on en-es ({report['used'] - 8} pairs trained on, 8 held out for evaluation)" in printed
-    assert "run_xnli.py" in printed and "--push_to_hub --hub_model_id" in printed
+    assert "--push_to_hub --hub_model_id" in printed
+    if objective == "awesome_align":  # its result is an aligner's encoder: what to align with it, at its layer
+        assert f"python align_words.py --aligner neural+eflomal --model {output} --layer 1" in printed
+    else:
+        assert "run_xnli.py" in printed
     losses = [entry for entry in log if "loss" in entry]
     assert len(losses) == 6 and all(entry["loss"] > 0 for entry in losses)
     if objective == "weam":
@@ -100,6 +106,9 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
         # checkpoints hold the key encoder and queue (for resuming); the result is the query encoder
         assert any(k.startswith("key_bert.") for k in safe_open(str(output / "checkpoint-3" / "model.safetensors"), "pt").keys())
         assert not any(k.startswith(("key_bert.", "queue.")) for k in safe_open(str(output / "model.safetensors"), "pt").keys())
+    if objective == "awesome_align":
+        assert all(entry["self_training_loss"] < 0 for entry in losses)  # −(Σ A∘P→/m + Σ A∘P←/n), a guide found
+        assert losses[0]["loss"] == pytest.approx(losses[0]["mlm_loss"] + losses[0]["self_training_loss"], rel=1e-4)
     evaluation = [entry for entry in log if "eval_loss" in entry][-1]
     assert 0 <= evaluation["eval_mlm_accuracy"] <= 1
     assert ("eval_cross_lingual_accuracy" in evaluation) == (objective == "weam")
@@ -430,7 +439,7 @@ def test_help_keeps_the_line_breaks_of_the_description(capsys):
     text = capsys.readouterr().out
     assert "\n    python run_pretrain.py                       # the embedded default" in text
     # each objective's paper value, and the one this objective takes
-    assert "(weam 5e-05, tlm 5e-05, mlm 5e-05, ppa 3e-05, align_mlm 5e-05). (default: 3e-05)" in " ".join(text.split())
+    assert "(weam 5e-05, tlm 5e-05, mlm 5e-05, ppa 3e-05, align_mlm 5e-05, awesome_align 2e-05). (default: 3e-05)" in " ".join(text.split())
 
 
 def test_the_demo_tokenizer_script_prints_help_without_rebuilding(capsys):

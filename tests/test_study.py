@@ -194,7 +194,7 @@ def test_help_keeps_the_line_breaks_and_lists_the_objectives(capsys):
         run_study.main(["--help"])
     text = capsys.readouterr().out
     assert stop.value.code == 0 and "\n1. data       Parallel en-de" in text and "\n2. warm-up    The encoder" in text
-    assert "(of weam, tlm, mlm, ppa, align_mlm)" in " ".join(text.split())
+    assert "(of weam, tlm, mlm, ppa, align_mlm, awesome_align)" in " ".join(text.split())
 
 
 def test_bad_designs_are_refused():

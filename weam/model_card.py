@@ -21,17 +21,14 @@ TEMPLATE = """---
 
 # {title}
 
-{base_model_text} post-trained with **{objective.title}** on parallel sentences ({languages}) to align its
-languages for zero-shot cross-lingual transfer, with the weam toolkit.
+{base_model_text} post-trained with **{objective.title}** on parallel sentences ({languages}) {objective.purpose},
+with the weam toolkit.
 
 **{objective.title}:** {objective.summary}. Introduced in {objective.paper}
 {notes}
 ## Intended uses
 
-The encoder of a model fine-tuned on a task in one language and applied to the others (zero-shot
-cross-lingual transfer: classification such as XNLI, extractive QA such as MLQA, token classification),
-or trained on machine-translated task data (translate-train). Its masked-language-model head is the one
-trained here (fill-mask).
+{objective.intended_uses}
 
 ## How to use
 

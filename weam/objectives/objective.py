@@ -49,6 +49,7 @@ class Objective:
             or None. Pairs outside are dropped, not truncated.
         paper: the publication (the model card cites it).
         notes: how this toolkit's version differs from the paper, or where a default comes from.
+        purpose, intended_uses: what the trained model is for (the model card's first line and its section).
     """
 
     name: str
@@ -64,6 +65,13 @@ class Objective:
     collator: dict = field(default_factory=dict)
     pair_length_limits: tuple[int, int] | None = None
     notes: str = ""
+    purpose: str = "to align its languages for zero-shot cross-lingual transfer"
+    intended_uses: str = (
+        "The encoder of a model fine-tuned on a task in one language and applied to the others (zero-shot\n"
+        "cross-lingual transfer: classification such as XNLI, extractive QA such as MLQA, token classification),\n"
+        "or trained on machine-translated task data (translate-train). Its masked-language-model head is the one\n"
+        "trained here (fill-mask)."
+    )
 
     @property
     def uses_dictionary_loss(self) -> bool:
