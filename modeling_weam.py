@@ -208,6 +208,14 @@ class MaskedPreTrainingModel(BertPreTrainedModel):
                              "predictions to every token the training data holds")
         return targets
 
+    def masked_lm_loss(self, hidden, labels, num_items_in_batch):
+        """BERT's MLM head at the masked positions of `hidden`: `(loss, head_sums, logits, targets)`, the loss
+        divided by the optimizer step's masked tokens `num_items_in_batch` (default: this batch's)."""
+        logits, targets, _ = masked_predictions(self, self.cls, hidden, labels)
+        loss_sum = F.cross_entropy(logits, targets, reduction="sum")
+        loss = loss_sum / (num_items_in_batch if num_items_in_batch is not None else max(targets.numel(), 1))
+        return loss, head_sums(loss_sum, targets.numel(), logits, targets, count_correct=not self.training), logits, targets
+
     def get_output_embeddings(self):
         return self.cls.predictions.decoder
 
@@ -531,9 +539,7 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         ).split([input_ids.numel(), query_input_ids.numel()])
         hidden = self.bert(inputs_embeds=pair_embeds.view(*input_ids.shape, -1), attention_mask=attention_mask,
                            token_type_ids=token_type_ids, **kwargs).last_hidden_state
-        mlm_logits, mlm_labels, _ = masked_predictions(self, self.cls, hidden, labels)
-        mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
-        mlm_denominator = num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1)
+        mlm_loss, mlm_sums, mlm_logits, mlm_labels = self.masked_lm_loss(hidden, labels, num_items_in_batch)
 
         if not self.queue.key_encoder_ready.item():
             self.momentum_update()  # a new key encoder starts as a copy of the query encoder
@@ -548,11 +554,11 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         if self.training:
             self.step_keys.append(keys)
         return PpaForPreTrainingOutput(
-            loss=mlm_sum / mlm_denominator + contrastive_sum / pairs_denominator,
-            mlm_loss=mlm_sum.detach() / mlm_denominator,
+            loss=mlm_loss + contrastive_sum / pairs_denominator,
+            mlm_loss=mlm_loss.detach(),
             contrastive_loss=contrastive_sum.detach() / pairs_denominator,
             head_sums={
-                "mlm": head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels, count_correct=not self.training),
+                "mlm": mlm_sums,
                 # accuracy: the share of queries that rank their own key above every negative
                 "contrastive": head_sums(contrastive_sum, len(per_pair), contrastive_logits,
                                          torch.zeros_like(per_pair, dtype=torch.long), count_correct=not self.training),
@@ -657,10 +663,7 @@ class AwesomeAlignForPreTraining(MaskedPreTrainingModel):
         if self.config.alignment_tlm:
             hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                                **kwargs).last_hidden_state
-            mlm_logits, mlm_labels, _ = masked_predictions(self, self.cls, hidden, labels)
-            mlm_sum = F.cross_entropy(mlm_logits, mlm_labels, reduction="sum")
-            mlm_loss = mlm_sum / (num_items_in_batch if num_items_in_batch is not None else max(mlm_labels.numel(), 1))
-            sums["mlm"] = head_sums(mlm_sum, mlm_labels.numel(), mlm_logits, mlm_labels, count_correct=not self.training)
+            mlm_loss, sums["mlm"], mlm_logits, mlm_labels = self.masked_lm_loss(hidden, labels, num_items_in_batch)
 
         # Both sentences in one pass (padded to one length); the layers above `alignment_layer` get no gradient.
         length = max(query_input_ids.shape[1], key_input_ids.shape[1])
