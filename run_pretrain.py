@@ -701,7 +701,7 @@ def finished_message(model_args, objective, corpora, steps, output_dir):
             f"--layer {model_args.alignment_layer} --src ... --tgt ... --output ...\n"
             f"  WEAM on its alignments python run_pretrain.py --aligner neural+eflomal --aligner_model {output_dir} "
             f"--aligner_layer {model_args.alignment_layer} ...\n"
-            if objective.name == "awesome_align" else
+            if objective.trains_an_aligner else
             f"  zero-shot transfer     python run_xnli.py --model_name_or_path {output_dir} ...\n"
             f"                         python run_qa.py --model_name_or_path {output_dir} ...\n"
         )

@@ -326,7 +326,7 @@ def pretrain_argv(args, objective, steps, batch_size, learning_rate, seed, corpo
         argv += ["--config_overrides", f"ppa_queue_size={args.ppa_queue_size}"]
     if OBJECTIVES[objective].uses_dictionary_loss:
         argv += ["--dictionaries", *DICTIONARIES]
-    if objective == "awesome_align":  # e5-small's best layer and threshold (benchmarks/results/alignment-awesome-*)
+    if OBJECTIVES[objective].trains_an_aligner:  # e5-small's layer and threshold (benchmarks/results/alignment-awesome-*)
         argv += ["--alignment_layer", 7, "--alignment_threshold", 0.1]
     return argv
 

@@ -74,3 +74,4 @@ def test_paper_defaults():
     assert OBJECTIVES["align_mlm"].defaults["align_loss_weight"] == 10.0  # α
     assert [name for name, o in OBJECTIVES.items() if o.uses_dictionary_loss] == ["align_mlm"]
     assert [name for name, o in OBJECTIVES.items() if o.examples == "sentences"] == ["mlm", "align_mlm"]
+    assert [name for name, o in OBJECTIVES.items() if o.trains_an_aligner] == ["awesome_align"]

@@ -217,3 +217,10 @@ def test_xnli_items_are_read_against_the_dev_labels_of_the_evaluated_rows(tmp_pa
     (tmp_path / "predictions-de.txt").write_text("neutral\n")
     with pytest.raises(SystemExit, match="1 predictions for 490 items"):
         items(tmp_path, "de")
+
+
+def test_an_aligner_objective_runs_at_e5s_alignment_layer_and_threshold():
+    args = run_study.parse_command_line(["--objectives", "mlm", "awesome_align"])
+    argv = [str(a) for a in run_study.pretrain_argv(args, "awesome_align", 60, 16, 1e-4, 1)]
+    assert argv[argv.index("--alignment_layer") + 1] == "7" and argv[argv.index("--alignment_threshold") + 1] == "0.1"
+    assert "--alignment_layer" not in [str(a) for a in run_study.pretrain_argv(args, "weam", 60, 16, 1e-4, 1)]

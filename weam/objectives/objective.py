@@ -74,5 +74,10 @@ class Objective:
     )
 
     @property
+    def trains_an_aligner(self) -> bool:
+        """Its result is a word aligner's encoder, read at its `alignment_layer`, not a model for transfer."""
+        return "alignment_layer" in self.options
+
+    @property
     def uses_dictionary_loss(self) -> bool:
         return self.defaults["align_loss_weight"] > 0
