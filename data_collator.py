@@ -38,6 +38,12 @@ def uniform(keys: np.ndarray, stream: int, counters: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+def is_pair(special_tokens_mask: list[int]) -> bool:
+    """Whether an example is a sentence pair (two runs of non-special tokens), not a single sentence."""
+    return sum(not special and (k == 0 or special_tokens_mask[k - 1])
+               for k, special in enumerate(special_tokens_mask)) == 2
+
+
 def sentence_spans(special_tokens_mask: list[int]) -> tuple[int, int, int, int]:
     """(S start, S end, T start, T end) of a pair: its two runs of non-special tokens. Works for any
     tokenizer's pair template (`[CLS] S [SEP] T [SEP]`, XLM-R's `<s> S </s></s> T </s>`)."""
@@ -81,7 +87,8 @@ class DataCollatorForWeam:
         swap_probability (`float`, defaults to 0.0): probability that S and T trade places (PPA: 0.5).
         sentence_views (`bool`): also emit the sentences apart and unmasked, `[CLS] S [SEP]` as
             `query_input_ids` / `query_attention_mask` and `[CLS] T [SEP]` as `key_input_ids` /
-            `key_attention_mask` (PPA's contrastive views; after a swap, T comes first).
+            `key_attention_mask` (PPA's contrastive views; after a swap, T comes first), one row per pair:
+            single sentences in the batch (monolingual data) have none.
         seed, epoch: the randomness (see the module docstring).
 
     Examples carry `input_ids`, `token_type_ids`, `special_tokens_mask` and optionally `alignment`
@@ -103,15 +110,18 @@ class DataCollatorForWeam:
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         keys = np.array([self._example_key(e["input_ids"]) for e in examples], dtype=np.uint64)
+        # Single sentences (from --monolingual_data) may share the batch: swaps and views are the pairs' only.
+        pairs = [is_pair(e["special_tokens_mask"]) for e in examples] if self.swap_probability or self.sentence_views \
+            else None
         if self.swap_probability > 0:
             swaps = uniform(keys, SWAP_STREAM, np.zeros(1))[:, 0] < self.swap_probability
-            examples = [swap_pair_order(e) if swap else e for e, swap in zip(examples, swaps)]
+            examples = [swap_pair_order(e) if swap and pair else e for e, swap, pair in zip(examples, swaps, pairs)]
         batch = self._pad(examples, ("input_ids", "token_type_ids", "special_tokens_mask"))
         batch["input_ids"], batch["labels"] = self._mask(examples, keys, batch)
         del batch["special_tokens_mask"]
         batch["alignment_pairs"] = self._alignment_pairs(examples)
         if self.sentence_views:
-            batch.update(self._sentence_views(examples))
+            batch.update(self._sentence_views([e for e, pair in zip(examples, pairs) if pair]))
         return batch
 
     def _example_key(self, input_ids):
@@ -120,8 +130,9 @@ class DataCollatorForWeam:
         return int.from_bytes(digest, "little")
 
     def _pad(self, examples, fields):
-        """Right-pads each field into a tensor (numpy: the tokenizer's `pad` is 5x slower here)."""
-        length = max(len(e["input_ids"]) for e in examples)
+        """Right-pads each field into a tensor (numpy: the tokenizer's `pad` is 5x slower here); no examples give
+        tensors of no rows."""
+        length = max((len(e["input_ids"]) for e in examples), default=0)
         if self.pad_to_multiple_of:
             length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
         pad_values = {"input_ids": self.tokenizer.pad_token_id, "token_type_ids": self.tokenizer.pad_token_type_id,

@@ -543,16 +543,22 @@ class PpaForPreTraining(MaskedPreTrainingModel):
 
         if not self.queue.key_encoder_ready.item():
             self.momentum_update()  # a new key encoder starts as a copy of the query encoder
-        queries = self._embed(self.bert, self.projection, query_attention_mask,
-                              inputs_embeds=query_embeds.view(*query_input_ids.shape, -1))
-        with torch.no_grad():
-            keys = self._embed(self.key_bert, self.key_projection, key_attention_mask, input_ids=key_input_ids)
-        per_pair, contrastive_logits = info_nce(queries, keys, self.queue.keys, self.queue.negatives_mask(),
-                                                self.config.ppa_temperature)
-        contrastive_sum = per_pair.sum()
-        pairs_denominator = num_pairs_in_batch if num_pairs_in_batch is not None else len(per_pair)
-        if self.training:
-            self.step_keys.append(keys)
+        if len(query_input_ids):
+            queries = self._embed(self.bert, self.projection, query_attention_mask,
+                                  inputs_embeds=query_embeds.view(*query_input_ids.shape, self.config.hidden_size))
+            with torch.no_grad():
+                keys = self._embed(self.key_bert, self.key_projection, key_attention_mask, input_ids=key_input_ids)
+            per_pair, contrastive_logits = info_nce(queries, keys, self.queue.keys, self.queue.negatives_mask(),
+                                                    self.config.ppa_temperature)
+            if self.training:
+                self.step_keys.append(keys)
+            contrastive_sum = per_pair.sum()
+        else:  # single sentences only (--monolingual_data): no pair to contrast; the projection takes part at 0,
+            # as DDP expects of every trained parameter
+            per_pair, contrastive_logits = query_embeds.new_zeros(0), query_embeds.new_zeros(0, 1)
+            contrastive_sum = 0.0 * sum(parameter.sum() for parameter in self.projection.parameters())
+        # a step of single sentences only has no pair: its (zero) term is divided by 1
+        pairs_denominator = max(num_pairs_in_batch if num_pairs_in_batch is not None else len(query_input_ids), 1)
         return PpaForPreTrainingOutput(
             loss=mlm_loss + contrastive_sum / pairs_denominator,
             mlm_loss=mlm_loss.detach(),

@@ -37,7 +37,14 @@ from configuration_weam import WeamConfig
 from data_collator import DataCollatorForWeam
 from weam import model_card
 from weam.cli import HelpFormatter
-from weam.corpora import CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus
+from weam.corpora import (
+    CorpusSpec,
+    MonolingualSpec,
+    ParallelDataError,
+    hold_out_pairs,
+    load_monolingual_corpus,
+    load_parallel_corpus,
+)
 from weam.corpus_alignment import MIN_SHARD_PAIRS, CorpusAlignment, RunAlignments
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
 from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
@@ -145,10 +152,19 @@ class DataArguments:
                   "dataset `NAME[:CONFIG][@SPLIT]` (e.g. `Helsinki-NLP/opus-100:en-fi@train[:100000]`). Default: "
                   "the shipped TICO-19 sample (en-es, en-zh)."},
     )
+    monolingual_data: list[str] | None = field(
+        default=None,
+        metadata={"help": "Monolingual text trained beside the pairs as single sentences (`[CLS] S [SEP]`, masked "
+                  "language modeling), as XLM trains MLM on monolingual corpora together with TLM on parallel ones: "
+                  "`LANG=FILE`, one sentence per line (e.g. `en=wiki.en de=wiki.de`). Batches then mix sentences "
+                  "and pairs; the pair losses (WEAM's cross-lingual prediction, PPA's contrastive loss) apply to the "
+                  "pairs. Nothing of it is held out (--validation_pairs holds out pairs). Not with --objective "
+                  "awesome_align (an aligner trains on pairs) or --streaming."},
+    )
     sampling_weights: list[float] | None = field(
         default=None,
-        metadata={"help": "Sampling weight per corpus (same order as --train_data). Default: every pair once per "
-                  "epoch, i.e. proportional to corpus size."},
+        metadata={"help": "Sampling weight per corpus: one per --train_data corpus, then one per --monolingual_data "
+                  "file. Default: every pair (and sentence) once per epoch, i.e. proportional to corpus size."},
     )
     validation_pairs: int = field(
         default=100, metadata={"help": "Pairs held out of each corpus for evaluation (0: none, and no evaluation)."}
@@ -341,8 +357,14 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
         problems.append(f"--validation_pairs must be >= 0, got {data_args.validation_pairs}")
     if data_args.validation_pairs == 0 and "eval_strategy" in given and training_args.eval_strategy != "no":
         problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy, or hold pairs out")
-    if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
-        problems.append("--sampling_weights needs one weight per --train_data corpus")
+    corpora = len(data_args.train_data) + len(data_args.monolingual_data or [])
+    if data_args.sampling_weights and len(data_args.sampling_weights) != corpora:
+        problems.append(f"--sampling_weights needs one weight per --train_data corpus and --monolingual_data file "
+                        f"({corpora}), got {len(data_args.sampling_weights)}")
+    if data_args.monolingual_data and objective.trains_an_aligner:
+        problems.append(f"--monolingual_data: --objective {objective.name} trains an aligner on pairs only")
+    if data_args.monolingual_data and data_args.streaming:
+        problems.append("--monolingual_data cannot be combined with --streaming")
     if data_args.streaming and training_args.max_steps <= 0:
         problems.append("--streaming needs --max_steps (a stream has no length to count epochs by)")
     if data_args.streaming and model_args.prediction_vocabulary == "corpus":
@@ -367,11 +389,13 @@ def parse_command_line(argv):
     Returns (model, data, alignment, training arguments, the objective, the names of the arguments given)."""
     model_args, data_args, alignment_args, training_args, objective, given = parse_arguments(argv)
     check_arguments(objective, given, model_args, data_args, alignment_args, training_args)
-    for spec in data_args.train_data:
-        try:
+    try:
+        for spec in data_args.train_data:
             CorpusSpec.parse(spec)
-        except ParallelDataError as error:
-            raise SystemExit(f"error: {error}") from None
+        for spec in data_args.monolingual_data or []:
+            MonolingualSpec.parse(spec)
+    except ParallelDataError as error:
+        raise SystemExit(f"error: {error}") from None
     return model_args, data_args, alignment_args, training_args, objective, given
 
 
@@ -523,7 +547,18 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment,
                                                unit="sentences" if sentences else "pairs")
             eval_sets.append(held_out)
         train_sets.append(dataset)
-    languages = sorted({lang for s in data_args.train_data for lang in CorpusSpec.parse(s).name.split("-")})
+    for spec_text in data_args.monolingual_data or []:
+        dataset, report = load_monolingual_corpus(
+            MonolingualSpec.parse(spec_text), tokenizer, skip_invalid=data_args.skip_invalid,
+            max_line_chars=data_args.max_line_chars, cache_dir=cache_dir, max_seq_length=data_args.max_seq_length,
+            pretokenized=data_args.pretokenized, num_proc=data_args.preprocessing_num_workers,
+        )
+        logger.info(str(report))
+        reports.append(report)
+        # single sentences carry no links: their (empty) alignment column takes the pairs' type
+        train_sets.append(dataset.cast(train_sets[0].features) if dataset.features != train_sets[0].features else dataset)
+    languages = sorted({lang for s in data_args.train_data for lang in CorpusSpec.parse(s).name.split("-")}
+                       | {MonolingualSpec.parse(s).language for s in data_args.monolingual_data or []})
 
     def combine(parts, weights):
         if len(parts) == 1:
@@ -642,7 +677,9 @@ def main(argv=None):
     )
     held_out = data_args.validation_pairs
     corpora = [model_card.corpus_entry(spec, report, held_out) for spec, report in zip(data_args.train_data, reports)]
-    if len(reports) != len(data_args.train_data):  # streamed: not counted ahead
+    corpora += [model_card.corpus_entry(spec, report) for spec, report in
+                zip(data_args.monolingual_data or [], reports[len(data_args.train_data):])]
+    if data_args.streaming:  # not counted ahead
         corpora = [model_card.corpus_entry(spec) for spec in data_args.train_data]
     trainer = AlignmentTrainer(
         model=model,
@@ -674,7 +711,7 @@ def main(argv=None):
     trainer.save_state()
     if trainer.is_world_process_zero():
         with open(os.path.join(training_args.output_dir, "data_report.json"), "w") as f:
-            json.dump([{"corpus": r.name, "read": r.read, "used": r.used, "skipped": dict(r.skipped)}
+            json.dump([{"corpus": r.name, "unit": r.unit, "read": r.read, "used": r.used, "skipped": dict(r.skipped)}
                        for r in reports], f, indent=2)
         trainer.write_model_card(training_args.output_dir)
         if training_args.export_plain_bert:
@@ -688,7 +725,7 @@ def main(argv=None):
 def finished_message(model_args, objective, corpora, steps, output_dir):
     """What was trained on what, where it is, and what to do next."""
     data = ", ".join(
-        f"{c['name']} ({c['trained']:,} pairs trained on" + (f", {c['held_out']:,} held out for evaluation)"
+        f"{c['name']} ({c['trained']:,} {c['unit']} trained on" + (f", {c['held_out']:,} held out for evaluation)"
                                                              if c["held_out"] else ")")
         if c["trained"] is not None else f"{c['name']} (streamed)" for c in corpora
     )

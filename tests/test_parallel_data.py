@@ -15,8 +15,8 @@ from transformers import AutoTokenizer
 from test_words import E5, xlm_r_tokenizer
 import run_pretrain
 from weam.corpora import (
-    CorpusSpec, ParallelDataError, hold_out_pairs, load_parallel_corpus, read_corpus, subword_alignment,
-    tokenizing_processes,
+    CorpusSpec, MonolingualSpec, ParallelDataError, hold_out_pairs, load_monolingual_corpus, load_parallel_corpus,
+    read_corpus, subword_alignment, tokenizing_processes,
 )
 from weam.word_alignment import split_words
 from weam.words import words_and_text
@@ -233,6 +233,69 @@ def test_sentences_unit_counts_a_skipped_pair_once(tokenizer, tmp_path):
     assert (report.read, report.used, sum(report.skipped.values())) == (3, 2, 1) and len(dataset) == 4
     assert [tokenizer.decode(ids, skip_special_tokens=True) for ids in dataset["input_ids"]] == [
         "a house", "ein Haus", "the cat", "die Katze"]
+
+
+def test_a_monolingual_file_gives_the_examples_of_the_sentences_unit(tokenizer, tmp_path):
+    """--monolingual_data: each line as `[CLS] S [SEP]`, exactly as MLM reads a side of a pair, so both mix in a batch."""
+    english = ["a house", "the cat sleeps"]
+    mono, report = load_monolingual_corpus(MonolingualSpec.parse(f"en={write(tmp_path / 'm.en', english)}"), tokenizer,
+                                           cache_dir=str(tmp_path / "cache"))
+    src, tgt = write(tmp_path / "p.en", english), write(tmp_path / "p.de", ["ein Haus", "die Katze schläft"])
+    pairs, _ = load(tokenizer, f"en-de={src},{tgt}", tmp_path, unit="sentences", aligner="none")
+    assert mono.column_names == pairs.column_names
+    for column in mono.column_names:
+        assert mono[column] == pairs[column][::2], column
+    assert (report.name, report.unit, report.read, report.used) == ("en (monolingual)", "sentences", 2, 2)
+    assert str(report) == "en (monolingual): 2 sentences read, 2 used, 0 skipped (none)"
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["a house", "   ", "the cat"], r"m\.en:2: empty line\. Remove the line"),
+    ([b"a house", b"caf\xe9"], r"m\.en:2: not valid UTF-8 \(byte 0xE9 at character 4\)"),
+    (["a house", "x" * 30], r"m\.en:2: line longer than --max_line_chars \(30 characters, the limit is 20\)"),
+])
+def test_a_bad_monolingual_line_is_named_or_skipped_and_counted(tokenizer, tmp_path, lines, message):
+    spec = MonolingualSpec.parse(f"en={write_lines(tmp_path / 'm.en', lines)}")
+    with pytest.raises(ParallelDataError, match=message):
+        load_monolingual_corpus(spec, tokenizer, max_line_chars=20, cache_dir=str(tmp_path / "cache"))
+    dataset, report = load_monolingual_corpus(spec, tokenizer, max_line_chars=20, skip_invalid=True,
+                                              cache_dir=str(tmp_path / "cache"))
+    read = len(lines)
+    assert (report.read, report.used, sum(report.skipped.values()), len(dataset)) == (read, read - 1, 1, read - 1)
+
+
+def test_a_monolingual_spec_names_one_language_and_one_file():
+    assert MonolingualSpec.parse("en=wiki.en") == MonolingualSpec("en", "wiki.en")
+    for spec in ("wiki.en", "en-de=a.en,a.de", "en=a.en,b.en"):
+        with pytest.raises(ParallelDataError, match="a monolingual corpus is `LANG=FILE`"):
+            MonolingualSpec.parse(spec)
+
+
+@pytest.mark.slow
+def test_monolingual_sentences_train_beside_the_pairs_and_are_reported(tmp_path):
+    src = f"{ROOT}/data/sample/tico19.en-es.en"
+    mono = write(tmp_path / "mono.es", [line.strip() for line in open(f"{ROOT}/data/sample/tico19.en-es.es")][:40])
+    output = tmp_path / "out"
+    run_pretrain.main(["--objective", "weam", "--train_data", f"en-es={src},{ROOT}/data/sample/tico19.en-es.es",
+                       "--monolingual_data", f"es={mono}", "--sampling_weights", "1", "1", "--config_overrides", TINY,
+                       "--per_device_train_batch_size", "8", "--max_steps", "3", "--validation_pairs", "8",
+                       "--logging_steps", "1", "--save_strategy", "no", "--output_dir", str(output)])
+    report = json.loads((output / "data_report.json").read_text())
+    assert report[1] == {"corpus": "es (monolingual)", "unit": "sentences", "read": 40, "used": 40, "skipped": {}}
+    card = (output / "README.md").read_text()
+    assert "| es (monolingual sentences) | mono.es | 40 |" in card
+    assert len(logged_losses(output)) == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--objective", "awesome_align", "--monolingual_data", "en=m.en"], "trains an aligner on pairs only"),
+    (["--monolingual_data", "en=m.en", "--sampling_weights", "1", "1"], r"one weight per --train_data corpus and "
+                                                                        r"--monolingual_data file \(3\), got 2"),
+    (["--monolingual_data", "m.en"], "a monolingual corpus is `LANG=FILE`"),
+])
+def test_monolingual_settings_that_cannot_work_stop_before_the_data(argv, message, capsys):
+    with pytest.raises(SystemExit, match=message):
+        run_pretrain.parse_command_line(argv)
 
 
 def test_held_out_pairs_keep_both_sentences_on_one_side():

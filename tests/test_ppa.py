@@ -66,14 +66,17 @@ def test_momentum_update_is_the_ema_and_leaves_the_query_encoder_alone():
     assert not any(p.requires_grad for p in model.key_bert.parameters())
 
 
+def example(tokenizer, text, pair_text=None):
+    """`[CLS] text [SEP] pair_text [SEP]`, or a single sentence without `pair_text`."""
+    encoding = tokenizer(text.split(), pair_text.split() if pair_text else None, is_split_into_words=True,
+                         return_special_tokens_mask=True)
+    return {k: encoding[k] for k in ("input_ids", "token_type_ids", "special_tokens_mask")}
+
+
 def batch_for(tokenizer, pairs, seed=0):
-    examples = []
-    for source, target in pairs:
-        encoding = tokenizer(source.split(), target.split(), is_split_into_words=True, return_special_tokens_mask=True)
-        examples.append({k: encoding[k] for k in ("input_ids", "token_type_ids", "special_tokens_mask")})
     collator = DataCollatorForWeam(tokenizer, mlm_probability=0.15, swap_probability=0.5, sentence_views=True,
                                    seed=seed)
-    return collator(examples)
+    return collator([example(tokenizer, source, target) for source, target in pairs])
 
 
 def test_sentence_views_follow_the_swap():
@@ -167,3 +170,26 @@ def test_forward_leaves_the_moco_state_to_the_optimizer_step():
     for name, value in model.key_bert.named_parameters():
         torch.testing.assert_close(value, 0.5 * key_encoder[name] + 0.5 * query[name])
     assert model.step_keys == []
+
+
+def test_single_sentences_share_the_batch_but_not_the_contrastive_loss():
+    """--monolingual_data: single sentences train the MLM head; only the pairs are swapped, viewed and contrasted,
+    and a micro-batch without a pair gives a contrastive term of zero that still reaches the projection (DDP)."""
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    model = PpaForPreTraining(WeamConfig(**{**TINY, "vocab_size": len(tokenizer)})).train()
+    collator = DataCollatorForWeam(tokenizer, mlm_probability=0.5, swap_probability=1.0, sentence_views=True, seed=0)
+    pair, single = example(tokenizer, "the house", "das Haus"), example(tokenizer, "ein Hund bellt")
+    mixed = collator([pair, single])
+    query = mixed["query_input_ids"][0][mixed["query_attention_mask"][0].bool()].tolist()
+    assert mixed["query_input_ids"].shape[0] == mixed["key_input_ids"].shape[0] == 1
+    assert tokenizer.decode(query[1:-1]) == "das Haus"  # the pair was swapped (probability 1)
+    assert mixed["token_type_ids"][1].sum() == 0 and mixed["attention_mask"][1].sum() == len(single["input_ids"])
+    out = model(**mixed, num_pairs_in_batch=1)
+    assert out.head_sums["contrastive"]["loss_count"] == 1 and torch.isfinite(out.loss)
+    alone = collator([single, example(tokenizer, "die Katze schläft")])
+    assert alone["query_input_ids"].shape == (0, 0)
+    out = model(**alone, num_pairs_in_batch=0)
+    assert out.contrastive_loss == 0 and out.head_sums["contrastive"]["loss_count"] == 0 and torch.isfinite(out.loss)
+    out.loss.backward()
+    assert all(p.grad is not None and not p.grad.any() for p in model.projection.parameters())

@@ -127,7 +127,7 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
         assert "| weight decay | 0.01 | paper (PPA) |" in card and "| warm-up | 0.1 of the steps | paper (PPA) |" in card
     report = json.loads((output / "data_report.json").read_text())
     if objective != "ppa":  # PPA's filter skips some (checked above)
-        assert report == [{"corpus": "en-es", "read": 64, "used": 64, "skipped": {}}]
+        assert report == [{"corpus": "en-es", "unit": "pairs", "read": 64, "used": 64, "skipped": {}}]
     check_hub_ready(str(output))
     check_hub_ready(str(output / "checkpoint-3"))
 

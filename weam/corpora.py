@@ -6,6 +6,9 @@
                      `token_type_ids`, `special_tokens_mask`, `word_ids` and `alignment`: the word links
                      (from an aligner, or given in Pharaoh format) mapped to subword position pairs
                      (i in S, j in T); or, with `unit="sentences"`, S and T as two examples
+    load_monolingual_corpus
+                     a monolingual file (one sentence per line) -> single-sentence examples like
+                     `unit="sentences"`'s, to train beside the pairs (XLM's MLM + TLM)
 
 
 Each sentence is tokenized as it is written (`weam.words.encode_words`), not as a list of words: a
@@ -95,6 +98,30 @@ class CorpusSpec:
 
 
 @dataclass
+class MonolingualSpec:
+    """A monolingual corpus as given on the command line: `LANG=FILE`, one sentence per line."""
+
+    language: str
+    path: str
+
+    @classmethod
+    def parse(cls, spec: str) -> "MonolingualSpec":
+        language, _, path = spec.partition("=")
+        if not language or not path or "-" in language or "," in path:
+            raise ParallelDataError(f"{spec!r}: a monolingual corpus is `LANG=FILE` (one sentence per line, e.g. "
+                                    "en=wiki.en); parallel corpora go to --train_data")
+        return cls(language, path)
+
+    @property
+    def name(self) -> str:
+        return self.language
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+
+@dataclass
 class CorpusReport:
     """Pairs read = pairs used + pairs skipped (by reason)."""
 
@@ -102,6 +129,7 @@ class CorpusReport:
     read: int = 0
     used: int = 0
     skipped: Counter = field(default_factory=Counter)
+    unit: str = "pairs"  # what `read` and `used` count: "pairs", or "sentences" of a monolingual corpus
 
     def count_and_drop(self, dataset: datasets.Dataset) -> datasets.Dataset:
         problems = Counter(problem for problem in dataset["problem"] if problem)
@@ -112,7 +140,8 @@ class CorpusReport:
 
     def __str__(self):
         skipped = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common()) or "none"
-        return f"{self.name}: {self.read} pairs read, {self.used} used, {sum(self.skipped.values())} skipped ({skipped})"
+        return (f"{self.name}: {self.read} {self.unit} read, {self.used} used, {sum(self.skipped.values())} skipped "
+                f"({skipped})")
 
 
 def _judge(where, kind, detail, skip_invalid):
@@ -206,6 +235,16 @@ def _read_text_pairs(source_path, target_path, alignment_path, max_line_chars, s
     finally:
         for f in files:
             f.close()
+
+
+def _read_text_lines(path, max_line_chars, skip_invalid, file_stamps):
+    """Yields the rows of a monolingual file, one sentence per line (as `source`); `file_stamps` only keys the cache."""
+    with open(path, "rb") as file:
+        for line_number, raw in enumerate(file, 1):
+            text, bad_bytes = _decode(raw)
+            kind, detail = ("not valid UTF-8", bad_bytes) if bad_bytes else ("empty line", "") if not text.strip() \
+                else _check_side(text, "source", max_line_chars)
+            yield _judged({"source": text, "line": line_number}, f"{path}:{line_number}", kind, detail, skip_invalid)
 
 
 def _table_rows(path):
@@ -602,7 +641,8 @@ def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, p
         problems = [problem or reason for problem, reason in zip(problems, outside)]
     options = dict(max_length=max_seq_length, return_special_tokens_mask=True, return_token_type_ids=True)
     if unit == "sentences":
-        return _encode_sentences(tokenizer, source_words, target_words, texts, problems, batch["line"], options)
+        sides = [(source_words, texts.get("texts")), (target_words, texts.get("pair_texts"))]
+        return _encode_sentences(tokenizer, sides, problems, batch["line"], options)
     encoding, mapped = encode_words(tokenizer, source_words, target_words, **texts, truncation="longest_first",
                                     **options)
     return {
@@ -617,17 +657,15 @@ def _prepare_batch(batch, tokenizer, max_seq_length, unit, first_subword_only, p
     }
 
 
-def _encode_sentences(tokenizer, source_words, target_words, texts, problems, lines, options):
-    """Each side alone (`[CLS] S [SEP]`, `<s> S </s>`, ... with the whole `max_length`): S and T of a pair
-    become two rows in a row. A pair to skip leaves one row, carrying its problem, to be counted."""
-    encoded = [
-        encode_words(tokenizer, words, texts=texts.get(key), truncation=True, **options)
-        for words, key in ((source_words, "texts"), (target_words, "pair_texts"))
-    ]
+def _encode_sentences(tokenizer, sides, problems, lines, options):
+    """Each sentence alone (`[CLS] S [SEP]`, `<s> S </s>`, ... with the whole `max_length`). `sides`: (word lists,
+    texts as written or None) of each side: the S and T of a pair become rows in a row, a monolingual corpus has
+    one side. A row to skip leaves one row, carrying its problem, to be counted."""
+    encoded = [encode_words(tokenizer, words, texts=texts, truncation=True, **options) for words, texts in sides]
     rows = {key: [] for key in ("input_ids", "token_type_ids", "special_tokens_mask", "alignment", "word_ids", "line",
                                 "problem")}
     for k, problem in enumerate(problems):
-        for encoding, mapped in encoded[: 1 if problem else 2]:
+        for encoding, mapped in encoded[: 1 if problem else len(encoded)]:
             for key in ("input_ids", "token_type_ids", "special_tokens_mask"):
                 rows[key].append(encoding[key][k])
             rows["alignment"].append([])
@@ -635,6 +673,20 @@ def _encode_sentences(tokenizer, source_words, target_words, texts, problems, li
             rows["line"].append(lines[k])
             rows["problem"].append(problem)
     return rows
+
+
+def _prepare_monolingual_batch(batch, tokenizer, max_seq_length, pretokenized, skip_invalid, corpus_name):
+    words = [(split_on_spaces if pretokenized else split_words)(text) for text in batch["source"]]
+    problems = ["" for _ in words]
+    for k, sentence in enumerate(words):
+        if not sentence:
+            if not skip_invalid:
+                raise ParallelDataError(f"{corpus_name}, line {batch['line'][k]}: the sentence has no words after "
+                                        "tokenization. Fix the data, or pass --skip_invalid.")
+            problems[k] = "a side has no words after tokenization"
+    options = dict(max_length=max_seq_length, return_special_tokens_mask=True, return_token_type_ids=True)
+    return _encode_sentences(tokenizer, [(words, None if pretokenized else batch["source"])], problems, batch["line"],
+                             options)
 
 
 UNITS = ("pairs", "sentences")
@@ -745,4 +797,40 @@ def load_parallel_corpus(spec: CorpusSpec, tokenizer, skip_invalid=False, max_li
     assert report.read == report.used + sum(report.skipped.values())
     if not report.used:
         raise ParallelDataError(f"{spec.location}: no usable sentence pairs ({report})")
+    return prepared.remove_columns(["line", "problem"]), report
+
+
+def load_monolingual_corpus(spec: MonolingualSpec, tokenizer, skip_invalid=False, max_line_chars=2000, cache_dir=None,
+                            max_seq_length=128, pretokenized=False, num_proc=None):
+    """A monolingual file, one sentence per line, as single-sentence examples `[CLS] S [SEP]` with the columns of
+    `prepare_corpus(unit="sentences")`: (dataset, CorpusReport counting sentences). Read, checked and cached like a
+    parallel corpus; a bad line is an error naming it, or with `skip_invalid` a counted skip."""
+    _check_file(spec.path, spec)
+    options = {"path": spec.path, "max_line_chars": max_line_chars, "skip_invalid": skip_invalid,
+               "file_stamps": repr((os.path.abspath(spec.path), os.path.getsize(spec.path),
+                                    os.path.getmtime(spec.path)))}
+    features = datasets.Features({"source": datasets.Value("string"), "line": datasets.Value("int64"),
+                                  "problem": datasets.Value("string")})
+    try:
+        rows = datasets.Dataset.from_generator(_read_text_lines, features=features, gen_kwargs=options,
+                                               cache_dir=cache_dir)
+    except datasets.exceptions.DatasetGenerationError as error:
+        if isinstance(error.__cause__, ParallelDataError):
+            raise error.__cause__ from None
+        raise
+    report = CorpusReport(f"{spec.language} (monolingual)", read=len(rows), unit="sentences")
+    if not report.read:
+        raise ParallelDataError(f"{spec.path}: no sentences in it")
+    rows = report.count_and_drop(rows)
+    processes = tokenizing_processes(len(rows), num_proc)
+    prepared = rows.map(
+        _prepare_monolingual_batch, batched=True, batch_size=1000, remove_columns=rows.column_names,
+        fn_kwargs=dict(tokenizer=tokenizer, max_seq_length=max_seq_length, pretokenized=pretokenized,
+                       skip_invalid=skip_invalid, corpus_name=f"{spec.language}={spec.path}"),
+        desc=f"Tokenizing {spec.language} (monolingual)", **({"num_proc": processes} if processes > 1 else {}),
+    )
+    prepared = report.count_and_drop(prepared)
+    report.used = len(prepared)
+    if not report.used:
+        raise ParallelDataError(f"{spec.path}: no usable sentences ({report})")
     return prepared.remove_columns(["line", "problem"]), report

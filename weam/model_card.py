@@ -49,7 +49,7 @@ with its extra heads (to continue post-training) is remote code:
 
 ## Training data
 
-| corpus | source | pairs trained on | pairs held out | pairs skipped |
+| corpus | source | pairs (sentences) trained on | held out | skipped |
 |---|---|---:|---:|---:|
 {corpus_rows}
 
@@ -87,14 +87,17 @@ def public_name(location):
 def corpus_entry(spec_text, report=None, held_out=0):
     """A `--train_data` corpus as the card shows it: its name, file names or Hub id (no local paths), pair counts.
 
-    `report`: the corpus's `CorpusReport` (None for a stream: counts unknown); `held_out`: pairs kept for evaluation.
+    `report`: the corpus's `CorpusReport` (None for a stream: counts unknown; a monolingual corpus's counts are
+    sentences); `held_out`: pairs kept for evaluation.
     """
     name, _, location = spec_text.rpartition("=")
     paths = location.split(",")
     local = len(paths) > 1 or os.path.exists(location)
     hub_dataset = None if local else location.partition("@")[0].partition(":")[0]
+    monolingual = report is not None and report.unit == "sentences"
     return {
-        "name": name or location,
+        "name": (name or location) + (" (monolingual sentences)" if monolingual else ""),
+        "unit": report.unit if report is not None else "pairs",
         "source": ", ".join(os.path.basename(os.path.normpath(path)) for path in paths) if local else location,
         "hub_dataset": hub_dataset,
         "trained": report.used - held_out if report is not None else None,
@@ -151,7 +154,7 @@ def _results(log):
 
 
 def _limitations(objective, base_model, corpora, languages):
-    trained = sum(corpus["trained"] or 0 for corpus in corpora)
+    trained = sum(corpus["trained"] or 0 for corpus in corpora if corpus["unit"] == "pairs")
     items = [
         f"Aligned on {_number(trained) if trained else 'a stream of'} translation pairs of {', '.join(languages)} "
         "only: other languages of the base model were not trained here and may lose some quality.",

@@ -63,18 +63,22 @@ class AlignmentTrainer(Trainer):
         self._step_sums = {}  # this optimizer step's head_sums on this process: {"HEAD/FIELD": sum}
         self._figure_sums, self._figure_steps = {}, 0  # the steps' figures since the last training log
         self._eval_sums = {}
-        self._pairs_in_step = None
+        self._examples_in_step = self._pairs_in_step = None
         self._saving_checkpoint = False
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
-        """Starts an optimizer step: counts its pairs (all micro-batches and processes), for per-pair losses
-        (PPA's InfoNCE, the dictionary loss's shares)."""
+        """Starts an optimizer step: counts its examples and its pairs (all micro-batches and processes), for
+        per-pair losses (PPA's InfoNCE, awesome-align's self-training) and the dictionary loss's shares. The
+        pairs are the rows of the sentence views where the collator makes them (single sentences of
+        --monolingual_data have none), else every example."""
         self._close_step()
         batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)
-        pairs = torch.tensor(sum(len(batch["input_ids"]) for batch in batch_samples), device=device)
+        counts = torch.tensor([sum(len(batch["input_ids"]) for batch in batch_samples),
+                               sum(len(batch.get("query_input_ids", batch["input_ids"])) for batch in batch_samples)],
+                              device=device)
         if self.args.average_tokens_across_devices and self.args.world_size > 1:
-            pairs = self.accelerator.gather(pairs).sum()
-        self._pairs_in_step = pairs
+            counts = self.accelerator.gather(counts[None]).sum(dim=0)
+        self._examples_in_step, self._pairs_in_step = counts
         return batch_samples, num_items_in_batch
 
     def _close_step(self):
@@ -109,11 +113,11 @@ class AlignmentTrainer(Trainer):
         Trainer multiplies by the process count before DDP averages the gradients)."""
         scale = self.accelerator.num_processes if (
             self.args.average_tokens_across_devices and self.args.world_size > 1) else 1
-        pairs = len(inputs["input_ids"])
+        examples = len(inputs["input_ids"])
         term = self.align_loss(self.accelerator.unwrap_model(self.model), self.state.global_step)
-        self._add(self._step_sums, "align/loss_sum", term * pairs)
-        self._add(self._step_sums, "align/loss_count", torch.tensor(pairs, device=term.device))
-        return term * (pairs / self._pairs_in_step) * scale
+        self._add(self._step_sums, "align/loss_sum", term * examples)
+        self._add(self._step_sums, "align/loss_count", torch.tensor(examples, device=term.device))
+        return term * (examples / self._examples_in_step) * scale
 
     @staticmethod
     def _add(sums, key, value):
