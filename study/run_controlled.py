@@ -1,0 +1,815 @@
+#!/usr/bin/env python
+"""Controlled evidence: every objective pre-trained from scratch on English and a derived language.
+
+    python study/run_controlled.py          # resumable; writes study/results/controlled/*.json, docs/controlled.*
+
+ALIGN-MLM's design (Tang et al. 2022): the second language is English under known transformations
+(study/synthetic.py: a new script, reversed or shuffled word order), so that the objectives are the only
+thing that differs, and whatever ties the two languages together has to be learnt. Stages:
+
+1. data       English sentences from the English sides of ../shared/data/parallel (de-duplicated; none that
+              appears in an evaluation set: XNLI dev, UD POS test, MLQA, Tatoeba, the gold alignments),
+              lowercased and split into words, 10-40 words each; a seeded sample of --sentences. The derived
+              language is each of them transformed. A WordPiece tokenizer (tokenizers) is trained on both,
+              sharing nothing but its special tokens (measured). The MLM corpus is English + derived; the
+              paired view is the first --parallel_fraction of it (nested: a smaller fraction is a prefix of a
+              larger one), with gold word links (known from the transformation) and eflomal's (grow-diag-
+              final-and; its AER against the gold links is recorded). ALIGN-MLM's dictionary: the
+              transliteration of --dictionary_fraction of the English word types. eflomal cannot be seeded,
+              so its links are kept in study/results/controlled/data/ (gzip), like the tokenizer's vocabulary.
+2. pretrain   A small BERT from scratch (run_pretrain.py: --config_overrides, the tokenizer above) per row,
+              transformation and seed, all at the same steps, batch, learning rate and masking (15%):
+                mlm           MLM on the sentences of both languages
+                tlm           the same sentences, plus the pairs as `[CLS] en [SEP] xx [SEP]` (XLM's MLM + TLM):
+                              --pair_share of the examples are pairs
+                weam-eflomal  as tlm, with WEAM's cross-lingual prediction through eflomal's links
+                weam-gold     the same through the gold links (how much does alignment quality matter?)
+                weam-noisy    the same through gold links of which --noisy_link_share were moved to a random
+                              position of the other sentence (eflomal is near perfect on a derived language;
+                              this row has the AER of a natural language pair)
+                ppa           as tlm, with PPA's contrastive loss on the pairs' [CLS]
+                align_mlm     MLM plus ALIGN-MLM's dictionary loss (α = 10)
+3. transfer   POS (UD English EWT; tags move with their words): fine-tuned on English and tested on the derived
+              test set (zero-shot, ZS) and fine-tuned and tested on the derived language (supervised, SUP),
+              Δ = SUP − ZS; the same for XNLI (English XNLI dev items 0-1999 to train, items 2000-2489 to test).
+              Every test item's count is kept for the intervals. Alignment score: the share of the single-token
+              word types whose nearest neighbour (cosine, input embeddings) among the derived words' is their
+              own transliteration (ALIGN-MLM's measure).
+4. scaling    tlm and weam-eflomal on trans+inv at --scaling_fractions of the corpus as pairs, the same steps.
+5. report     docs/controlled.md, .json, .png: each row's ZS, SUP and Δ with 95% bootstrap intervals over
+              pre-training seeds, fine-tuning seeds and test items, paired differences against MLM and TLM, the
+              smallest effect each detects (80% power), the alignment score and its Spearman correlation with Δ.
+
+Every finished stage writes a small JSON file into --results_dir (committed), keyed by its settings and its
+inputs; run again, finished stages are skipped. Models live in --work_dir and are rebuilt from their recorded
+settings when a remaining stage needs them.
+"""
+
+import gzip
+import hashlib
+import json
+import os
+import random
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run_study  # noqa: E402
+from run_study import PARALLEL, REPO, SHARED, UDPOS, Model, record_stage, run_script, stage_key  # noqa: E402
+from synthetic import SCRIPT_END, SCRIPT_START, TRANSFORMATIONS, Transliteration, derive, english_words  # noqa: E402
+from transformers import HfArgumentParser  # noqa: E402
+
+from weam.cli import HelpFormatter  # noqa: E402
+from weam.word_alignment import align_words, alignment_error_rate, parse_pharaoh, pharaoh_line, read_lines  # noqa: E402
+
+DERIVED = "xx"  # the derived language's name in file names and in the fine-tuning scripts' arguments
+XNLI_EN = SHARED / "data" / "xnli" / "dev-en.tsv"
+XNLI_TRAIN_ITEMS = 2000  # items 0-1999 train, the rest (490) test
+# row: (run_pretrain objective, word links of its pairs or None, whether it trains on pairs)
+ROWS = {
+    "mlm": ("mlm", None, False),
+    "tlm": ("tlm", None, True),
+    "weam-eflomal": ("weam", "eflomal", True),
+    "weam-gold": ("weam", "gold", True),
+    "weam-noisy": ("weam", "noisy", True),
+    "ppa": ("ppa", None, True),
+    "align_mlm": ("align_mlm", None, False),
+}
+BASELINES = ("mlm", "tlm")
+TASK_METRICS = {"pos": "word accuracy", "xnli": "accuracy"}
+
+
+@dataclass
+class ControlledArguments:
+    transformations: list[str] = field(default_factory=lambda: ["trans+inv", "trans"], metadata={
+        "help": f"Derived languages (of {', '.join(TRANSFORMATIONS)}); the first is the main one (scaling runs on it)."})
+    rows: list[str] = field(default_factory=lambda: list(ROWS), metadata={
+        "help": f"Objective rows (of {', '.join(ROWS)}); mlm and tlm are the baselines."})
+    tasks: list[str] = field(default_factory=lambda: ["pos", "xnli"], metadata={"help": "Transfer tasks (pos, xnli)."})
+    pretrain_seeds: list[int] = field(default_factory=lambda: [1, 2, 3], metadata={"help": "Pre-training seeds."})
+    finetune_seeds: list[int] = field(default_factory=lambda: [1, 2], metadata={"help": "Fine-tuning seeds."})
+    parallel_fraction: float = field(default=0.25, metadata={
+        "help": "Share of the corpus whose paired view the pair objectives get (ALIGN-MLM's default, 25%)."})
+    scaling_fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 0.25, 1.0], metadata={
+        "help": "Parallel fractions of the scaling rows (on the first transformation)."})
+    scaling_rows: list[str] = field(default_factory=lambda: ["tlm", "weam-eflomal"], metadata={
+        "help": "Rows trained at every --scaling_fractions."})
+    scaling_seeds: list[int] = field(default_factory=lambda: [1, 2], metadata={"help": "Pre-training seeds of "
+                                     "the scaling rows (those at --parallel_fraction are the table's)."})
+    sentences: int = field(default=50_000, metadata={"help": "English sentences of the corpus (and as many derived)."})
+    min_words: int = field(default=10, metadata={"help": "Fewest words of a corpus sentence (PPA drops pairs with "
+                                                 "fewer than 10 subwords a side: every row gets the same pairs)."})
+    max_words: int = field(default=40, metadata={"help": "Most words of a corpus sentence (a pair fits 128 subwords)."})
+    vocab_size: int = field(default=12_000, metadata={"help": "WordPiece vocabulary of both languages together."})
+    noisy_link_share: float = field(default=0.3, metadata={
+        "help": "Share of the gold links moved to a random other word in weam-noisy's links (AER about that share; "
+                "eflomal's on real de-en pairs is 27%, README)."})
+    dictionary_fraction: float = field(default=0.25, metadata={
+        "help": "Share of the English word types whose transliteration is ALIGN-MLM's dictionary (the paper's 25%)."})
+    model_size: str = field(default="hidden_size=256,num_hidden_layers=4,num_attention_heads=4,intermediate_size=1024",
+                            metadata={"help": "The BERT trained from scratch (config settings)."})
+    steps: int = field(default=1500, metadata={"help": "Pre-training steps of every run."})
+    batch_size: int = field(default=32, metadata={"help": "Examples per step (a pair or a sentence each)."})
+    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate (5% warm-up, linear decay)."})
+    pair_share: float = field(default=0.5, metadata={"help": "Share of the examples that are pairs in the rows that "
+                                                     "train on pairs (the rest: the sentences of both languages)."})
+    ppa_queue_size: int = field(default=4096, metadata={"help": "PPA's MoCo queue."})
+    pos_train_sentences: int = field(default=4000, metadata={"help": "EWT training sentences (the first N)."})
+    pos_epochs: float = field(default=2.0, metadata={"help": "Fine-tuning epochs of POS."})
+    pos_learning_rate: float = field(default=2e-4, metadata={"help": "Fine-tuning learning rate of POS."})
+    xnli_epochs: float = field(default=3.0, metadata={"help": "Fine-tuning epochs of XNLI."})
+    xnli_learning_rate: float = field(default=1e-4, metadata={"help": "Fine-tuning learning rate of XNLI."})
+    bootstrap_samples: int = field(default=4000, metadata={"help": "Bootstrap replicates of each interval."})
+    seed: int = field(default=42, metadata={"help": "Seed of the corpus sample, the dictionary and the bootstrap."})
+    results_dir: Path = field(default=REPO / "study" / "results" / "controlled",
+                              metadata={"help": "Each finished stage's result (small JSON files, kept in git)."})
+    work_dir: Path = field(default=REPO / "study-runs" / "controlled", metadata={"help": "Data, models and logs."})
+    docs_dir: Path = field(default=REPO / "docs", metadata={"help": "Where controlled.md, .json and .png go."})
+    report_only: bool = field(default=False, metadata={"help": "Write the report from the finished stages; run nothing."})
+
+    def fractions(self, transformation):
+        """The parallel fractions a transformation's runs use."""
+        main = transformation == self.transformations[0]
+        return sorted({self.parallel_fraction, *(self.scaling_fractions if main else [])})
+
+
+def percent(fraction):
+    return f"{100 * fraction:g}"
+
+
+# ----------------------------------------------------------------------------- 1. data
+
+
+def data_paths(args, transformation=None, fraction=None):
+    """Where the data stage writes (WORK_DIR/data/...): the corpus, and one transformation's files."""
+    root = args.work_dir / "data"
+    if transformation is None:
+        return {"root": root, "en": root / "corpus.en", "tokenizer": root / "tokenizer",
+                "dictionary": root / "dictionary.txt", "pos": root / "pos", "xnli": root / "xnli"}
+    folder = root / transformation
+    paths = {"folder": folder, DERIVED: folder / f"corpus.{DERIVED}", "pos": folder / "pos", "xnli": folder / "xnli"}
+    if fraction is not None:
+        stem = folder / f"pairs-{percent(fraction)}"
+        paths.update(pairs_en=stem.with_suffix(".en"), pairs_xx=stem.with_suffix(f".{DERIVED}"),
+                     gold=stem.with_suffix(".gold"), eflomal=stem.with_suffix(".eflomal"),
+                     noisy=stem.with_suffix(".noisy"))
+    return paths
+
+
+def corpus_sentences(args):
+    """(sampled English sentences as word lists, counts of what was read and dropped)."""
+    held_out = run_study.evaluation_sentences()
+    held_keys = set().union(*held_out.values())
+    seen, kept = set(), []
+    counts = {"read": 0, "duplicate": 0, "in an evaluation set": 0, f"outside {args.min_words}-{args.max_words} words": 0}
+    for path in sorted(PARALLEL.glob("*/*.eng")) + sorted(PARALLEL.glob("*/*/*.eng")):
+        for line in read_lines(path):
+            counts["read"] += 1
+            key = run_study.sentence_key(line)
+            if not key or key in seen:
+                counts["duplicate"] += 1
+                continue
+            seen.add(key)
+            if key in held_keys:
+                counts["in an evaluation set"] += 1
+                continue
+            words = english_words(line)
+            if not args.min_words <= len(words) <= args.max_words:
+                counts[f"outside {args.min_words}-{args.max_words} words"] += 1
+                continue
+            kept.append(words)
+    counts["eligible"] = len(kept)
+    if len(kept) < args.sentences:
+        sys.exit(f"only {len(kept)} English sentences are eligible, fewer than --sentences {args.sentences}")
+    sample = random.Random(args.seed).sample(kept, args.sentences)
+    counts["sampled"] = len(sample)
+    return sample, counts
+
+
+def pos_sentences(split):
+    """(words, tags) of every sentence of an English EWT split, lowercased as the corpus."""
+    rows = [line.split("\t") for line in read_lines(UDPOS / f"en.{split}.tsv")]
+    return [([word.lower() for word in words.split(" ")], tags.split(" ")) for words, tags in rows]
+
+
+def xnli_dev_items():
+    """(premise words, hypothesis words, label) of every English XNLI dev item."""
+    items = []
+    for line in read_lines(XNLI_EN):
+        premise, hypothesis, label = line.split("\t")
+        items.append((english_words(premise), english_words(hypothesis), label))
+    return items
+
+
+def train_tokenizer(word_lists, vocab_size, folder):
+    """A WordPiece tokenizer of the given text (words already split; no lowercasing, no accent stripping), saved as
+    a transformers folder; returns what its vocabulary holds: pieces of each script, and pieces shared."""
+    from tokenizers import BertWordPieceTokenizer
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
+    trainer.train_from_iterator((" ".join(words) for words in word_lists), vocab_size=vocab_size, min_frequency=2,
+                                special_tokens=specials, limit_alphabet=2000, show_progress=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(folder))
+    save_tokenizer(folder / "vocab.txt", folder)
+    return vocabulary_scripts(read_lines(folder / "vocab.txt"), specials)
+
+
+def save_tokenizer(vocabulary_file, folder):
+    """A transformers tokenizer folder of a WordPiece vocabulary: cased, no accent stripping, no CJK splitting (the
+    derived script is read as written)."""
+    from transformers import BertTokenizerFast
+
+    BertTokenizerFast(vocab=str(vocabulary_file), do_lower_case=False, tokenize_chinese_chars=False,
+                      strip_accents=False).save_pretrained(folder)
+
+
+def vocabulary_scripts(vocabulary, specials):
+    """How many pieces are special tokens, derived-script only, other (English) only, or of both scripts."""
+    def script(piece):
+        body = piece.removeprefix("##")
+        derived = [SCRIPT_START <= ord(c) <= SCRIPT_END for c in body]
+        return "derived" if all(derived) else "english" if not any(derived) else "both"
+
+    counts = {"special": 0, "english": 0, "derived": 0, "both": 0}
+    for piece in vocabulary:
+        counts["special" if piece in specials else script(piece)] += 1
+    return counts
+
+
+def write_lines(path, lines):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def kept_links(args, transformation, fraction):
+    """study/results/controlled/data/: eflomal's links of one pair set (gzip): eflomal cannot be seeded."""
+    return args.results_dir / "data" / f"{transformation}-{percent(fraction)}.eflomal.gz"
+
+
+def prepare_data(args):
+    """Writes every file the runs need (see `data_paths`); returns a digest of their contents (the data key)."""
+    settings = {name: getattr(args, name) for name in ("sentences", "min_words", "max_words", "vocab_size",
+                                                       "dictionary_fraction", "noisy_link_share", "seed",
+                                                       "pos_train_sentences")}
+    settings.update(transformations=args.transformations,
+                    fractions={t: args.fractions(t) for t in args.transformations})
+    key = stage_key(settings)
+    record = run_study.finished(args, "data", key)
+    paths = data_paths(args)
+    if record is None or not paths["tokenizer"].is_dir():
+        start = time.time()
+        record = build_data(args, settings, key, start, previous=record)
+    digest = hashlib.sha256(key.encode())
+    for path in sorted(args.results_dir.glob("data/*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16], record
+
+
+def build_data(args, settings, key, start, previous):
+    """The data stage's work. With `previous` (the record of the same settings, e.g. on a fresh machine), the
+    kept vocabulary and eflomal links are used instead of training and aligning again."""
+    paths = data_paths(args)
+    sample, counts = corpus_sentences(args)
+    pos = {split: pos_sentences(split) for split in ("train", "test")}
+    pos["train"] = pos["train"][: args.pos_train_sentences]
+    xnli = xnli_dev_items()
+    texts = sample + [words for split in pos.values() for words, _ in split] + [w for p, h, _ in xnli for w in (p, h)]
+    transliteration = Transliteration.of_texts(texts)
+    kept = args.results_dir / "data"
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / "transliteration.json").write_text(transliteration.to_json() + "\n", encoding="utf-8")
+    write_lines(paths["en"], (" ".join(words) for words in sample))
+    derived_words = [[transliteration.word(word) for word in words] for words in sample]  # any order: the same words
+    if previous is None:
+        vocabulary = train_tokenizer(sample + derived_words, args.vocab_size, paths["tokenizer"])
+        (kept / "vocab.txt").write_text((paths["tokenizer"] / "vocab.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    else:  # the kept vocabulary, not a new training
+        save_tokenizer(kept / "vocab.txt", paths["tokenizer"])
+        vocabulary = previous["result"]["vocabulary"]
+    types = sorted({word for words in sample for word in words})
+    chosen = random.Random(args.seed).sample(types, round(args.dictionary_fraction * len(types)))
+    write_lines(paths["dictionary"], (f"{word} {transliteration.word(word)}" for word in sorted(chosen)))
+    result = {"corpus": counts, "vocabulary": vocabulary, "word types": len(types), "dictionary pairs": len(chosen),
+              "characters transliterated": len(transliteration.table), "pairs": {}, "eflomal AER": {},
+              "noisy AER": {}}
+    result["subwords per word"] = subword_rate(paths["tokenizer"], sample[:2000], derived_words[:2000])
+    for transformation in args.transformations:
+        files = data_paths(args, transformation)
+        derived = [derive(words, transformation, transliteration) for words in sample]
+        write_lines(files[DERIVED], (" ".join(words) for words, _, _ in derived))
+        for split, sentences in pos.items():
+            write_lines(files["pos"] / f"en.{split}.tsv", (f"{' '.join(w)}\t{' '.join(t)}" for w, t in sentences))
+            write_lines(files["pos"] / f"{DERIVED}.{split}.tsv",
+                        (f"{' '.join(w)}\t{' '.join(t)}" for w, t, _ in
+                         (derive(words, transformation, transliteration, tags) for words, tags in sentences)))
+        write_lines(files["xnli"] / "dev-en.tsv", (f"{' '.join(p)}\t{' '.join(h)}\t{label}" for p, h, label in xnli))
+        write_lines(files["xnli"] / f"dev-{DERIVED}.tsv", (
+            f"{' '.join(derive(p, transformation, transliteration)[0])}\t"
+            f"{' '.join(derive(h, transformation, transliteration)[0])}\t{label}" for p, h, label in xnli))
+        for fraction in args.fractions(transformation):
+            pair_files = data_paths(args, transformation, fraction)
+            count = round(fraction * len(sample))
+            write_lines(pair_files["pairs_en"], (" ".join(words) for words in sample[:count]))
+            write_lines(pair_files["pairs_xx"], (" ".join(words) for words, _, _ in derived[:count]))
+            write_lines(pair_files["gold"], (pharaoh_line(links) for _, _, links in derived[:count]))
+            result["pairs"][f"{transformation} {percent(fraction)}%"] = count
+            gold = [set(links) for _, _, links in derived[:count]]
+            noisy = noisy_links(gold, args.noisy_link_share, args.seed)
+            write_lines(pair_files["noisy"], (pharaoh_line(sorted(links)) for links in noisy))
+            result["noisy AER"][f"{transformation} {percent(fraction)}%"] = round(
+                100 * alignment_error_rate(noisy, [(g, g) for g in gold])["aer"], 2)
+            if not uses_eflomal(args, transformation, fraction):
+                continue
+            links_path = kept_links(args, transformation, fraction)
+            if previous is None or not links_path.exists():
+                links = align_words(sample[:count], [words for words, _, _ in derived[:count]], aligner="eflomal",
+                                    symmetrization="grow-diag-final-and")
+                with gzip.open(links_path, "wt", encoding="utf-8") as file:
+                    file.writelines(f"{pharaoh_line(pair_links)}\n" for pair_links in links)
+            with gzip.open(links_path, "rt", encoding="utf-8") as file:
+                pharaoh = file.read()
+            pair_files["eflomal"].write_text(pharaoh, encoding="utf-8")
+            predicted = [parse_pharaoh(line) for line in pharaoh.splitlines()]
+            result["eflomal AER"][f"{transformation} {percent(fraction)}%"] = round(
+                100 * alignment_error_rate(predicted, [(g, g) for g in gold])["aer"], 2)
+        print(f"[data] {transformation}: {result['pairs']}, eflomal AER {result['eflomal AER']}", flush=True)
+    if previous is not None:
+        return previous
+    return record_stage(args, "data", key, settings, time.time() - start, result)
+
+
+def noisy_links(gold, share, seed):
+    """Each sentence's gold links with `share` of them (seeded) moved to another, random word of the target side
+    (one link per source word, as the derived languages have): an alignment of known AER."""
+    rng = random.Random(seed)
+    noisy = []
+    for links in gold:
+        length = len(links)
+        noisy.append({(i, j) if length == 1 or rng.random() >= share else
+                      (i, rng.choice([k for k in range(length) if k != j])) for i, j in sorted(links)})
+    return noisy
+
+
+def subword_rate(tokenizer_dir, english, derived):
+    """Subwords per word of each language (a sample of the corpus)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    rates = {}
+    for name, sentences in (("en", english), (DERIVED, derived)):
+        ids = tokenizer([" ".join(words) for words in sentences], add_special_tokens=False)["input_ids"]
+        rates[name] = round(sum(map(len, ids)) / sum(map(len, sentences)), 3)
+    return rates
+
+
+def uses_eflomal(args, transformation, fraction):
+    """Whether a run of the design trains on eflomal's links of this pair set."""
+    return "weam-eflomal" in args.rows and (fraction == args.parallel_fraction or (
+        transformation == args.transformations[0] and "weam-eflomal" in args.scaling_rows))
+
+
+# ----------------------------------------------------------------------------- 2. models
+
+
+def model_name(transformation, row, fraction, seed):
+    return f"{transformation}-{row}-{percent(fraction if ROWS[row][2] else 0)}-seed{seed}"
+
+
+def pretrain_argv(args, transformation, row, fraction, seed):
+    """run_pretrain.py's arguments of one run (everything but the output folder)."""
+    objective, links, with_pairs = ROWS[row]
+    data, files = data_paths(args), data_paths(args, transformation, fraction)
+    overrides = args.model_size + (f",ppa_queue_size={args.ppa_queue_size}" if objective == "ppa" else "")
+    argv = [
+        "--objective", objective, "--tokenizer_name", data["tokenizer"], "--config_overrides", overrides,
+        "--pretokenized", "--max_seq_length", 128, "--validation_pairs", 0, "--max_steps", args.steps,
+        "--per_device_train_batch_size", args.batch_size, "--learning_rate", args.learning_rate, "--warmup_steps", 0.05,
+        "--weight_decay", 0.01, "--mlm_probability", 0.15, "--save_strategy", "no", "--logging_steps", 50,
+        "--report_to", "none", "--disable_tqdm", "true", "--seed", seed,
+    ]  # fmt: skip
+    if with_pairs:
+        third = f",{files[links]}" if links else ""
+        sentence_weight = (1 - args.pair_share) / 2
+        argv += ["--train_data", f"en-{DERIVED}={files['pairs_en']},{files['pairs_xx']}{third}",
+                 "--monolingual_data", f"en={data['en']}", f"{DERIVED}={files[DERIVED]}",
+                 "--sampling_weights", args.pair_share, sentence_weight, sentence_weight]
+    else:  # the sentences of both languages, unpaired
+        argv += ["--train_data", f"en-{DERIVED}={data['en']},{files[DERIVED]}"]
+    if objective == "align_mlm":
+        argv += ["--dictionaries", data["dictionary"]]
+    return argv
+
+
+def design(args):
+    """[(transformation, row, fraction, seed)] of every run: the table, then the scaling rows."""
+    runs = [(t, row, args.parallel_fraction, seed) for seed in args.pretrain_seeds for t in args.transformations
+            for row in args.rows]
+    runs += [(args.transformations[0], row, fraction, seed) for seed in args.scaling_seeds
+             for fraction in args.scaling_fractions if fraction != args.parallel_fraction for row in args.scaling_rows]
+    return runs
+
+
+def build_models(args, data_key):
+    """{run: (name, Model)} of the design (nothing is trained here)."""
+    models = {}
+    for run in design(args):
+        argv = pretrain_argv(args, *run)
+        settings = {"argv": [str(a) for a in argv], "data": data_key}
+        name = model_name(*run)
+        models[run] = (name, Model(name, stage_key(settings), settings, argv))
+    return models
+
+
+# ----------------------------------------------------------------------------- 3. transfer
+
+
+FINE_TUNING = [
+    "--do_train", "--do_eval", "--warmup_steps", "0.1", "--weight_decay", "0.01", "--save_strategy", "no",
+    "--no_save_fine_tuned_model", "--report_to", "none", "--disable_tqdm", "true", "--per_device_eval_batch_size", "128",
+    "--logging_steps", "50",
+]  # fmt: skip
+
+
+def pos_runs(args, model, transformation, output_dir):
+    """{part: (run_pos.py arguments, [(language, its test file)])}: zs and en from English training, sup from the
+    derived language's."""
+    files = data_paths(args, transformation)["pos"]
+    common = ["--model_name_or_path", model, "--eval_files", str(files / "{lang}.test.tsv"), "--max_seq_length", 128,
+              "--learning_rate", args.pos_learning_rate, "--per_device_train_batch_size", 32,
+              "--num_train_epochs", args.pos_epochs, *FINE_TUNING, "--seeds", *args.finetune_seeds]
+    return {
+        "from en": ([*common, "--train_file", files / "en.train.tsv", "--train_language", "en", "--eval_languages", "en",
+                     DERIVED, "--output_dir", output_dir / "from-en"], {"en": "en", "zs": DERIVED}),
+        "from xx": ([*common, "--train_file", files / f"{DERIVED}.train.tsv", "--train_language", DERIVED,
+                     "--eval_languages", DERIVED, "--output_dir", output_dir / "from-xx"], {"sup": DERIVED}),
+    }
+
+
+def xnli_runs(args, model, transformation, output_dir):
+    files = data_paths(args, transformation)["xnli"]
+    template = str(files / "dev-{lang}.tsv")
+    common = ["--model_name_or_path", model, "--train_file", template, "--train_rows", f":{XNLI_TRAIN_ITEMS}",
+              "--eval_files", template, "--eval_rows", f"{XNLI_TRAIN_ITEMS}:", "--max_seq_length", 128,
+              "--learning_rate", args.xnli_learning_rate, "--per_device_train_batch_size", 32,
+              "--num_train_epochs", args.xnli_epochs, *FINE_TUNING, "--seeds", *args.finetune_seeds]
+    return {
+        "from en": ([*common, "--train_language", "en", "--eval_languages", "en", DERIVED,
+                     "--output_dir", output_dir / "from-en"], {"en": "en", "zs": DERIVED}),
+        "from xx": ([*common, "--train_language", DERIVED, "--eval_languages", DERIVED,
+                     "--output_dir", output_dir / "from-xx"], {"sup": DERIVED}),
+    }
+
+
+def pos_items(args, transformation, run_dir, language):
+    """(words per test sentence, correct tags per test sentence) of one fine-tuning run."""
+    gold = [line.split("\t")[1].split(" ")
+            for line in read_lines(data_paths(args, transformation)["pos"] / f"{language}.test.tsv")]
+    return [len(tags) for tags in gold], run_study.correct_tags(run_dir / f"predictions-{language}.tsv", gold)
+
+
+def xnli_items(args, transformation, run_dir, language):
+    gold = [line.split("\t")[2] for line in
+            read_lines(data_paths(args, transformation)["xnli"] / f"dev-{language}.tsv")][XNLI_TRAIN_ITEMS:]
+    predicted = read_lines(run_dir / f"predictions-{language}.txt")
+    if len(predicted) != len(gold):
+        sys.exit(f"{run_dir / f'predictions-{language}.txt'}: {len(predicted)} predictions for {len(gold)} items")
+    return [1] * len(gold), [int(p == g) for p, g in zip(predicted, gold)]
+
+
+# task: (script, its runs, its item reader)
+TASKS = {"pos": ("run_pos.py", pos_runs, pos_items), "xnli": ("run_xnli.py", xnli_runs, xnli_items)}
+
+
+def run_transfer(args, task, name, model_key, model_path, transformation):
+    """One model's fine-tunings of `task`; the record keeps each test item's counts:
+    {"zs" | "sup" | "en": {"words": [...], "correct": {seed: [...]}}}."""
+    settings = {"model": model_key, "seeds": args.finetune_seeds, **(
+        {"train": args.pos_train_sentences, "epochs": args.pos_epochs, "learning_rate": args.pos_learning_rate}
+        if task == "pos" else {"epochs": args.xnli_epochs, "learning_rate": args.xnli_learning_rate})}
+    key, stage = stage_key(settings), f"{task}-{name}"
+    record = run_study.finished(args, stage, key)
+    if record is not None:
+        return record
+    script, make_runs, read_items = TASKS[task]
+    output_dir = args.work_dir / task / name
+    start = time.time()
+    result = {}
+    for part, (argv, parts) in make_runs(args, model_path(), transformation, output_dir).items():
+        run_script(args, f"{stage}-{part.replace(' ', '-')}", script, argv)
+        for measure, language in parts.items():
+            counts = {str(seed): read_items(args, transformation, argv[argv.index("--output_dir") + 1] / f"seed-{seed}",
+                                            language) for seed in args.finetune_seeds}
+            result[measure] = {"words": next(iter(counts.values()))[0],
+                               "correct": {seed: correct for seed, (_, correct) in counts.items()}}
+    return record_stage(args, stage, key, settings, time.time() - start, result)
+
+
+def alignment_score(model_dir, word_pairs):
+    """ALIGN-MLM's alignment score: the share of `word_pairs` (English word, derived word), both single tokens, whose
+    derived word is the nearest (cosine of input embeddings) of the English word among all their derived words."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from weam.diagnostics import precision_at_k
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    embeddings = AutoModel.from_pretrained(model_dir).get_input_embeddings().weight.detach()
+    ids = [(tokenizer.convert_tokens_to_ids(english), tokenizer.convert_tokens_to_ids(derived))
+           for english, derived in word_pairs]
+    ids = [(e, d) for e, d in ids if tokenizer.unk_token_id not in (e, d)]
+    if not ids:
+        return None, 0
+    english, derived = (embeddings[[pair[k] for pair in ids]] for k in (0, 1))
+    return 100 * precision_at_k(english, derived, [{k} for k in range(len(ids))], ks=(1,))[1], len(ids)
+
+
+def run_alignment_score(args, name, model_key, model_path):
+    settings = {"model": model_key}
+    key, stage = stage_key(settings), f"alignment-{name}"
+    record = run_study.finished(args, stage, key)
+    if record is not None:
+        return record
+    start = time.time()
+    data = data_paths(args)
+    transliteration = Transliteration.from_json((args.results_dir / "data" / "transliteration.json").read_text("utf-8"))
+    vocabulary = set(read_lines(data["tokenizer"] / "vocab.txt"))
+    types = sorted({word for line in read_lines(data["en"]) for word in line.split(" ")})
+    pairs = [(word, transliteration.word(word)) for word in types]
+    single = [(e, d) for e, d in pairs if e in vocabulary and d in vocabulary]  # one token each (no ## piece)
+    in_dictionary = {line.split(" ")[0] for line in read_lines(data["dictionary"])}
+    result = {}
+    for part, chosen in (("all", single), ("outside the dictionary", [p for p in single if p[0] not in in_dictionary])):
+        score, count = alignment_score(model_path(), chosen)
+        result[part] = {"score": None if score is None else round(score, 2), "words": count}
+    return record_stage(args, stage, key, settings, time.time() - start, result)
+
+
+def run_all(args):
+    data_key, _ = prepare_data(args)
+    models = build_models(args, data_key)
+    for (transformation, row, fraction, seed), (name, model) in models.items():
+        path = lambda model=model: model.path(args)  # noqa: E731 (built on first use)
+        in_table = fraction == args.parallel_fraction or not ROWS[row][2]
+        for task in args.tasks if in_table else ["pos"]:  # the scaling rows: POS, the paper's scaling task
+            run_transfer(args, task, name, model.key, path, transformation)
+        run_alignment_score(args, name, model.key, path)
+
+
+# ----------------------------------------------------------------------------- 4. statistics and report
+
+
+def counts(records, measure, seeds):
+    """(correct of shape (pre-training seeds, fine-tuning seeds, items), words per item) of one measure."""
+    correct = np.array([[record[measure]["correct"][str(s)] for s in seeds] for record in records], dtype=float)
+    return correct, np.array(records[0][measure]["words"], dtype=float)
+
+
+def interval(args, runs, baseline_runs, words):
+    """{"delta", "ci95", "minimum_detectable_effect"}: run_study's paired bootstrap over pre-training seeds,
+    fine-tuning seeds and test items (one language)."""
+    delta, ci95, error = run_study.paired_comparison(runs, baseline_runs, words, np.zeros(len(words), dtype=int),
+                                                     args.bootstrap_samples, args.seed)
+    return {"delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
+            "minimum_detectable_effect": round((run_study.Z_95 + run_study.Z_80_POWER) * error, 2)}
+
+
+def level(args, runs, words):
+    """A score with its 95% interval: the paired bootstrap against a run that gets nothing right."""
+    return interval(args, runs, np.zeros_like(runs[:1]), words)
+
+
+def task_scores(args, records):
+    """{zs, sup, delta, en, zs_ci95, sup_ci95, delta_ci95} of one row's records (points)."""
+    seeds = args.finetune_seeds
+    zs, words = counts(records, "zs", seeds)
+    sup, _ = counts(records, "sup", seeds)
+    english, english_words = counts(records, "en", seeds)
+    scores = {}
+    for name, runs, item_words in (("zs", zs, words), ("sup", sup, words), ("delta", sup - zs, words),
+                                   ("en", english, english_words)):
+        entry = level(args, runs, item_words)
+        scores[name], scores[f"{name}_ci95"] = entry["delta"], entry["ci95"]
+    return scores
+
+
+def load_records(args):
+    """{stage name: result} of every finished stage."""
+    return {path.stem: json.loads(path.read_text())["result"] for path in sorted(args.results_dir.glob("*.json"))}
+
+
+def row_groups(args):
+    """{(transformation, row, fraction): [model names of its seeds]}: the table's rows, then the scaling rows."""
+    groups = {}
+    for transformation, row, fraction, seed in design(args):
+        fraction = fraction if ROWS[row][2] else 0.0
+        groups.setdefault((transformation, row, fraction), []).append(model_name(transformation, row, fraction, seed))
+    return groups
+
+
+def build_report(args, records):
+    """(rows, comparisons, correlation) of docs/controlled.json from the finished stages."""
+    rows, finished = [], {}
+    for (transformation, row, fraction), names in row_groups(args).items():
+        entry = {"transformation": transformation, "objective": ROWS[row][0], "row": row,
+                 **({"alignments": ROWS[row][1]} if ROWS[row][1] else {}), "parallel_fraction": fraction,
+                 "n_finetune_seeds": len(args.finetune_seeds)}
+        for task in args.tasks:
+            found = [records[f"{task}-{name}"] for name in names if f"{task}-{name}" in records]
+            if found:
+                entry[task] = task_scores(args, found)
+                entry[f"n_pretrain_seeds_{task}"] = len(found)
+                finished[transformation, row, fraction, task] = found
+        scores = [records[f"alignment-{name}"]["all"]["score"] for name in names if f"alignment-{name}" in records]
+        if scores:
+            entry["alignment_score"] = round(float(np.mean(scores)), 2)
+            entry["alignment_score_per_seed"] = scores
+            held_out = [records[f"alignment-{name}"]["outside the dictionary"]["score"] for name in names
+                        if f"alignment-{name}" in records]
+            entry["alignment_score_outside_dictionary"] = round(float(np.mean(held_out)), 2)
+        if any(task in entry for task in args.tasks):
+            entry["n_pretrain_seeds"] = max(entry.get(f"n_pretrain_seeds_{task}", 0) for task in args.tasks)
+            rows.append(entry)
+    comparisons = []
+    for (transformation, row, fraction, task), found in finished.items():
+        for baseline in BASELINES:
+            baseline_fraction = fraction if ROWS[baseline][2] else 0.0
+            if baseline == row or (transformation, baseline, baseline_fraction, task) not in finished:
+                continue
+            if fraction not in (0.0, args.parallel_fraction) and baseline == "mlm":
+                continue  # a scaling row is compared with TLM at its own fraction
+            other = finished[transformation, baseline, baseline_fraction, task]
+            for metric, measure in (("zero-shot " + TASK_METRICS[task], "zs"), ("Δ = SUP − ZS", "gap")):
+                ours, words = gap_counts(args, found) if measure == "gap" else counts(found, "zs", args.finetune_seeds)
+                theirs, _ = gap_counts(args, other) if measure == "gap" else counts(other, "zs", args.finetune_seeds)
+                comparisons.append({
+                    "transformation": transformation, "objective": row, "baseline": baseline,
+                    "parallel_fraction": fraction, "task": task, "metric": metric,
+                    **interval(args, ours, theirs, words),
+                    "n_pretrain_seeds": [len(found), len(other)], "n_finetune_seeds": len(args.finetune_seeds)})
+    return rows, comparisons, correlation(args, records)
+
+
+def gap_counts(args, records):
+    zs, words = counts(records, "zs", args.finetune_seeds)
+    sup, _ = counts(records, "sup", args.finetune_seeds)
+    return sup - zs, words
+
+
+def correlation(args, records):
+    """Spearman's ρ between each model's alignment score and its POS Δ (SUP − ZS), over every finished model."""
+    from scipy.stats import spearmanr
+
+    points = []
+    for (transformation, row, fraction), names in row_groups(args).items():
+        for name in names:
+            if f"alignment-{name}" in records and f"pos-{name}" in records:
+                gap, words = gap_counts(args, [records[f"pos-{name}"]])
+                points.append((records[f"alignment-{name}"]["all"]["score"], 100 * gap.sum(axis=-1).mean() / words.sum()))
+    if len(points) < 3:
+        return None
+    rho, p_value = spearmanr(*zip(*points))
+    return {"spearman_rho": round(float(rho), 3), "p_value": float(f"{p_value:.3g}"), "models": len(points),
+            "between": "alignment score and POS Δ (SUP − ZS); the paper expects a negative ρ"}
+
+
+def cell(scores, name):
+    low, high = scores[f"{name}_ci95"]
+    return f"{scores[name]:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def write_report(args, command, records):
+    rows, comparisons, rho = build_report(args, records)
+    stage_records = [json.loads(path.read_text()) for path in sorted(args.results_dir.glob("*.json"))]
+    wall_seconds = sum(record["seconds"] for record in stage_records)
+    data = records.get("data")
+    expected = len(design(args))
+    done = len({name for name in records if name.startswith("pos-")})
+    lines = [
+        "# Controlled evidence: every objective from scratch on English and a derived language",
+        "",
+        f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}); the finished stages took {wall_seconds / 60:.0f} "
+        f"minutes of wall time on a 2-core CPU (each stage's time is in its file in `study/results/controlled/`). "
+        f"Finished: POS for {done} of the {expected} pre-training runs"
+        + (" (`python study/run_controlled.py` resumes)." if done < expected else "."),
+    ]
+    for task in args.tasks:
+        table = [row for row in rows if task in row]
+        if not table:
+            continue
+        lines += ["", f"**{task.upper()}** ({TASK_METRICS[task]}; ZS: fine-tuned on English, tested on the derived "
+                  "language; SUP: fine-tuned and tested on the derived language; Δ = SUP − ZS; en: fine-tuned and "
+                  "tested on English; mean over pre-training × fine-tuning seeds, [95% interval]):", "",
+                  "| transformation | row | pairs | pre-training seeds | ZS | SUP | Δ | en | alignment score |",
+                  "|---|---|---:|---:|---|---|---|---|---:|"]
+        lines += [f"| {row['transformation']} | {row['row']} | {percent(row['parallel_fraction'])}% | "
+                  f"{row[f'n_pretrain_seeds_{task}']} | {cell(row[task], 'zs')} | {cell(row[task], 'sup')} | "
+                  f"{cell(row[task], 'delta')} | {cell(row[task], 'en')} | {row.get('alignment_score', '-')} |"
+                  for row in table]
+    if comparisons:
+        lines += ["", "**Paired differences** (points; 95% interval from a bootstrap over pre-training seeds, "
+                  "fine-tuning seeds and test items; MDE: the smallest true difference detected with 80% power at "
+                  "the 5% level):", "",
+                  "| transformation | row | pairs | baseline | task | metric | Δ | 95% interval | MDE |",
+                  "|---|---|---:|---|---|---|---:|---|---:|"]
+        lines += [f"| {c['transformation']} | {c['objective']} | {percent(c['parallel_fraction'])}% | {c['baseline']} | "
+                  f"{c['task']} | {c['metric']} | {c['delta']:+.2f} | [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] | "
+                  f"{c['minimum_detectable_effect']:.2f} |" for c in comparisons]
+    if rho:
+        lines += ["", f"Alignment score vs POS Δ over {rho['models']} models: Spearman ρ = {rho['spearman_rho']:+.2f} "
+                  f"(p = {rho['p_value']:.2g})."]
+    if data:
+        lines += ["", "## What was run", "", f"- Corpus: {json.dumps(data['corpus'])}; vocabulary: "
+                  f"{json.dumps(data['vocabulary'])}; eflomal AER against the gold links: {json.dumps(data['eflomal AER'])}."]
+    args.docs_dir.mkdir(parents=True, exist_ok=True)
+    (args.docs_dir / "controlled.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = {key: str(value) for key, value in asdict(args).items()
+                if key not in ("work_dir", "results_dir", "docs_dir", "report_only")}
+    report = {"command": command, "wall_seconds": wall_seconds, "settings": settings,
+              "stage_seconds": {record["stage"]: record["seconds"] for record in stage_records},
+              "data": data, "rows": rows, "comparisons": comparisons, "alignment_correlation": rho}
+    (args.docs_dir / "controlled.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if rows:
+        plot(args, rows, args.docs_dir / "controlled.png")
+    print("\n".join(lines))
+
+
+def plot(args, rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = [row for row in rows if "pos" in row and row["parallel_fraction"] in (0.0, args.parallel_fraction)]
+    scaling = [row for row in rows if "pos" in row and row["row"] in args.scaling_rows
+               and row["transformation"] == args.transformations[0]]
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    width = 0.8 / max(len(args.transformations), 1)
+    for axis, measure, title in ((axes[0], "zs", "POS zero-shot (ZS)"), (axes[1], "delta", "POS Δ = SUP − ZS")):
+        for k, transformation in enumerate(args.transformations):
+            entries = [row for row in table if row["transformation"] == transformation]
+            x = np.arange(len(entries)) + k * width
+            values = [row["pos"][measure] for row in entries]
+            errors = [[v - row["pos"][f"{measure}_ci95"][0] for v, row in zip(values, entries)],
+                      [row["pos"][f"{measure}_ci95"][1] - v for v, row in zip(values, entries)]]
+            axis.bar(x, values, width, yerr=errors, capsize=3, label=transformation)
+            axis.set_xticks(np.arange(len(entries)) + width * (len(args.transformations) - 1) / 2,
+                            [row["row"] for row in entries], rotation=30, ha="right")
+        axis.set_title(title, fontsize=10)
+        axis.set_ylabel("points")
+        axis.legend(fontsize=8)
+    for row_name in args.scaling_rows:
+        entries = sorted((row for row in scaling if row["row"] == row_name), key=lambda row: row["parallel_fraction"])
+        if entries:
+            x = [100 * row["parallel_fraction"] for row in entries]
+            values = [row["pos"]["zs"] for row in entries]
+            errors = [[v - row["pos"]["zs_ci95"][0] for v, row in zip(values, entries)],
+                      [row["pos"]["zs_ci95"][1] - v for v, row in zip(values, entries)]]
+            axes[2].errorbar(x, values, yerr=errors, fmt="o-", capsize=3, label=row_name)
+    axes[2].set_xscale("log")
+    axes[2].set_xlabel(f"parallel data (% of the corpus), {args.transformations[0]}")
+    axes[2].set_title("POS zero-shot vs parallel data", fontsize=10)
+    axes[2].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_command_line(argv=None):
+    (args,) = HfArgumentParser(ControlledArguments, description=__doc__,
+                               formatter_class=HelpFormatter).parse_args_into_dataclasses(argv)
+    problems = [f"--transformations: unknown {t}" for t in args.transformations if t not in TRANSFORMATIONS]
+    problems += [f"--rows: unknown {r}" for r in [*args.rows, *args.scaling_rows] if r not in ROWS]
+    problems += [f"--tasks: unknown {t}" for t in args.tasks if t not in TASKS]
+    if "pos" not in args.tasks:
+        problems.append("--tasks must include pos (the primary task)")
+    if not 0 < args.pair_share < 1:
+        problems.append("--pair_share must lie in (0, 1)")
+    if problems:
+        sys.exit("error: " + "\nerror: ".join(problems))
+    return args
+
+
+def main(argv=None):
+    args = parse_command_line(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    command = shlex.join(["python", "study/run_controlled.py", *(a for a in (sys.argv[1:] if argv is None else argv)
+                                                                 if a != "--report_only")])
+    if not args.report_only:
+        if not (SHARED / "data").is_dir():
+            sys.exit(f"{SHARED} is missing: the controlled study needs its data")
+        run_all(args)
+    write_report(args, command, load_records(args))
+
+
+if __name__ == "__main__":
+    main()
