@@ -230,7 +230,7 @@ def build_report(args, study, records):
     columns = (*TRANSFER_LANGUAGES, "avg")
 
     def accuracy(names):  # means over post-training x fine-tuning seeds
-        scores = run_study.run_scores([records[name] for name in names], study.finetune_seeds)
+        scores = run_study.run_scores([records[name] for name in names], study.finetune_seeds, TRANSFER_LANGUAGES)
         return {column: round(scores[column][0], 2) for column in columns}
 
     rows = [{"language_pairs": [], "pairs_per_language_pair": 0, "total_pairs": 0, "pairs_seen": 0,

@@ -133,14 +133,15 @@ def test_report_only_writes_the_comparisons_from_the_result_files(tmp_path):
         (results / f"udpos-{name}.json").write_text(json.dumps(record))
     run_study.main(["--report_only", "--results_dir", str(results), "--docs_dir", str(docs), "--objectives", "mlm",
                     "weam", "--post_seeds", "1", "--finetune_seeds", "1", "--bootstrap_samples", "200"])
-    # XNLI has not run: its models are missing, its comparisons absent
+    # XNLI and TyDiQA-GoldP have not run: their models are missing, their comparisons absent
     report = json.loads((docs / "study.json").read_text())
     assert report["wall_seconds"] == 180
     assert [(c["task"], c["objective"], c["baseline"], c["delta"]) for c in report["comparisons"]] == [
         ("udpos", "mlm", "untouched", 0.0), ("udpos", "weam", "untouched", 25.0), ("udpos", "weam", "mlm", 25.0)]
     text = (docs / "study.md").read_text()
     assert "| udpos | weam | untouched | +25.00 | [+25.00, +25.00] |" in text and (docs / "study.png").exists()
-    assert "Finished: udpos for 3 of the 3 models, xnli for 0 of the 3 models (the rest have not run yet" in text
+    assert ("Finished: udpos for 3 of the 3 models, xnli for 0 of the 3 models, tydiqa for 0 of the 3 models (the rest "
+            "have not run yet") in text
 
 
 def test_a_model_is_trained_once_and_again_only_when_missing_or_changed(tmp_path, monkeypatch):
@@ -212,8 +213,8 @@ def test_xnli_items_are_read_against_the_dev_labels_of_the_evaluated_rows(tmp_pa
     gold = [line.split("\t")[2] for line in run_study.read_lines(run_study.SHARED / "data" / "xnli" / "dev-de.tsv")][2000:]
     predicted = ["neutral" if k < 10 and label != "neutral" else label for k, label in enumerate(gold)]
     (tmp_path / "predictions-de.txt").write_text("".join(f"{label}\n" for label in predicted))
-    words, correct = items(tmp_path, "de")
-    assert words == [1] * 490 and sum(correct) == 490 - sum(label != "neutral" for label in gold[:10])
+    found = items(tmp_path, "de")
+    assert found["words"] == [1] * 490 and sum(found["correct"]) == 490 - sum(label != "neutral" for label in gold[:10])
     (tmp_path / "predictions-de.txt").write_text("neutral\n")
     with pytest.raises(SystemExit, match="1 predictions for 490 items"):
         items(tmp_path, "de")
