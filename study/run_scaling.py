@@ -423,11 +423,13 @@ def write_report(args, study, command, records):
         + (" Rows with one post-training seed (one seed) leave the post-training seed's noise out of their intervals "
            "entirely." if any(row["n_post_seeds"] == 1 for row in rows) else ""),
         "",
-        "| language pairs | pairs per pair | pairs | steps | epochs | post seeds | en | " + " | ".join(task.languages)
-        + " | avg | EM avg | Δ avg [95%] | Δ with parallel data | Δ without |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * (len(task.tabled) + 2) + "---|---|---|",
     ]
-
+    if rows:
+        lines += ["| language pairs | pairs per pair | pairs | steps | epochs | post seeds | " + " | ".join(task.tabled)
+                  + " | avg | EM avg | Δ avg [95%] | Δ with parallel data | Δ without |",
+                  "|---|---:|---:|---:|---:|---:|" + "---:|" * (len(task.tabled) + 2) + "---|---|---|"]
+    else:
+        lines.append("No TyDiQA-GoldP stage has finished yet, not even the untouched encoder's.")
     for row in rows:
         name = series_label(row["language_pairs"]) + (" (control)" if row["control"] else "") if row["language_pairs"] \
             else "untouched encoder"
@@ -461,9 +463,9 @@ def write_report(args, study, command, records):
                      if mdes else "") + chance_words(tests)]
         lines += ["", "**What the curve shows** (Δ F1 [95% interval] from the untouched encoder, by size):"]
         lines += curve_words(args, study, rows, comparisons)
+    if len(rows) > 1:
+        lines += ["", "![F1 difference from the untouched encoder against pairs seen](scaling.png)"]
     lines += [
-        "",
-        "![F1 difference from the untouched encoder against pairs seen](scaling.png)",
         "",
         "**What it does not show**: how WEAM scales to the papers' data. The largest run sees "
         f"{max(args.total_pairs):,} pairs ({max(args.total_pairs) // study.batch_size} steps), the papers millions; a "
