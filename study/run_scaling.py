@@ -2,9 +2,9 @@
 """Scaling on TyDiQA-GoldP's languages: how does WEAM's effect on zero-shot TyDiQA-GoldP F1 change as the parallel
 data in those languages grow?
 
-    python study/run_scaling.py                 # resumable; writes study/results/scaling-tydiqa/*.json, docs/scaling.md, .json, .png
-    python study/run_scaling.py --data_only     # the data stage alone (eflomal: a CPU's work; its files are committed)
-    python study/run_scaling.py --workers 8     # the runs at once (a GPU machine with many cores)
+    python study/run_scaling.py              # resumable; study/results/scaling-tydiqa/*.json, docs/scaling.md, .json, .png
+    python study/run_scaling.py --data_only  # the data stage alone (eflomal: a CPU's work; its files are committed)
+    python study/run_scaling.py --workers 8  # the runs at once (a GPU machine with many cores)
 
 Run after (or beside) study/run_study.py, whose warm-up, TyDiQA-GoldP task, statistics and untouched encoder's
 TyDiQA-GoldP stage it shares (study/run_scaling_pos.py asks the same question on POS tagging with de, es, zh):
@@ -38,7 +38,6 @@ import json
 import os
 import random
 import re
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -182,15 +181,8 @@ def sample_pairs(args, here, pair, count, tokenizer):
         sample = random.Random(here.seed).sample(fits, count)
         taken = set(sample)
         folder = here.work_dir / "scaling-tydiqa" / "eflomal"
-        folder.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for name, rows in (("", sample), ("extra.", [p for p in pool if p not in taken])):
-            for index, side in enumerate(("en", language)):
-                files[name + side] = folder / f"{pair}.{name}{side}"
-                files[name + side].write_text("".join(f"{row[index]}\n" for row in rows), encoding="utf-8")
-        run_study.run_script(here, f"align-{pair}", "align_words.py", [
-            "--src", files["en"], "--tgt", files[language], "--output", folder / f"{pair}.align",
-            "--extra_src", files["extra.en"], "--extra_tgt", files[f"extra.{language}"]])  # fmt: skip
+        run_study.align_sample(here, f"align-{pair}", pair, sample, [p for p in pool if p not in taken], folder, folder,
+                               folder / f"{pair}.align")
         (args.results_dir / "data").mkdir(parents=True, exist_ok=True)
         for suffix in ("en", language, "align"):  # mtime 0: the same files give the same bytes
             packed = gzip.compress((folder / f"{pair}.{suffix}").read_bytes(), mtime=0)
@@ -306,6 +298,16 @@ def delta_cell(row, group):
         return "-"
     named = "" if group == "all" else f"{', '.join(entry['languages'])}: "
     return f"{named}{interval(entry)}"
+
+
+def comparison_table(comparisons):
+    """The report's lines of the paired differences between runs."""
+    return (["", "**Paired differences between runs** (MDE: the smallest true difference the design detects with 80% "
+             "power at the 5% level):", "", "| comparison | languages | Δ | 95% interval | MDE | |",
+             "|---|---|---:|---|---:|---|"]
+            + [f"| {c['comparison']} | {c['group']} ({', '.join(c['languages'])}) | {c['delta']:+.2f} | "
+               f"[{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] | {c['minimum_detectable_effect']:.2f} | {verdict(c)} |"
+               for c in comparisons])
 
 
 def chance_words(tests):
@@ -439,12 +441,7 @@ def write_report(args, study, command, records):
             + " | ".join(f"{row['tydiqa_f1'][c]:.2f}" for c in (*task.tabled, "avg")) + f" | {row['tydiqa_em']['avg']:.2f} | "
             + " | ".join(delta_cell(row, group) for group in ("all", "with parallel data", "without parallel data")) + " |")
     if comparisons:
-        lines += ["", "**Paired differences between runs** (MDE: the smallest true difference the design detects with "
-                  "80% power at the 5% level):", "", "| comparison | languages | Δ | 95% interval | MDE | |",
-                  "|---|---|---:|---|---:|---|"]
-        lines += [f"| {c['comparison']} | {c['group']} ({', '.join(c['languages'])}) | {c['delta']:+.2f} | "
-                  f"[{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] | {c['minimum_detectable_effect']:.2f} | {verdict(c)} |"
-                  for c in comparisons]
+        lines += comparison_table(comparisons)
     if len(rows) > 1:
         versus = [f"{series_label(row['language_pairs'])} at {row['total_pairs']:,} pairs"
                   f"{' for ' + str(row['steps']) + ' steps' if row['control'] else ''}, {group}: "
@@ -525,11 +522,10 @@ def plot(args, rows, path):
                 if not points:
                     continue
                 x = [seen * (1.08 if control else 1) for seen, _ in points]  # a control beside the run of its steps
-                y = [entry["delta"] for _, entry in points]
-                errors = [[e["delta"] - e["ci95"][0] for _, e in points], [e["ci95"][1] - e["delta"] for _, e in points]]
-                axis.errorbar(x, y, yerr=errors, fmt="s" if control else "o-", mfc="none" if control else None,
-                              color=f"C{index}", capsize=4,
-                              label=series_label(pairs) + (f", {min(args.total_pairs):,} pairs repeated" if control else ""))
+                run_study.interval_bars(axis, x, [entry for _, entry in points], fmt="s" if control else "o-",
+                                        mfc="none" if control else None, color=f"C{index}",
+                                        label=series_label(pairs) + (f", {min(args.total_pairs):,} pairs repeated"
+                                                                     if control else ""))
         axis.axhline(0, color="gray", linewidth=0.8)
         axis.set_xscale("log")
         axis.set_xlabel("pairs seen (one epoch, except the controls)")
@@ -540,17 +536,22 @@ def plot(args, rows, path):
     figure.savefig(path, dpi=110)
 
 
-def main(argv=None):
-    args, study = parse_command_line(argv)
+def run_main(script, name, argv, run_only=("--report_only",)):
+    """A scaling script's main: `script` (its module, `name` its path) runs what has not finished, unless
+    --report_only, and writes its report from the finished stages."""
+    args, study = script.parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    command = shlex.join(["python", "study/run_scaling.py", *(a for a in (sys.argv[1:] if argv is None else argv)
-                                                              if a not in ("--report_only", "--data_only"))])
+    command = run_study.report_command(name, argv, run_only)
     if not args.report_only:
         if not (SHARED / "data").is_dir():
             sys.exit(f"{SHARED} is missing: the scaling study needs its data and tools")
-        run_all(args, study)
-    write_report(args, study, command, load_records(args, study))
+        script.run_all(args, study)
+    script.write_report(args, study, command, script.load_records(args, study))
+
+
+def main(argv=None):
+    run_main(sys.modules[__name__], "study/run_scaling.py", argv, ("--report_only", "--data_only"))
 
 
 if __name__ == "__main__":

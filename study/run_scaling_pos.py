@@ -29,9 +29,7 @@ Run after (or on top of) study/run_study.py, whose warm-up, POS task, statistics
 """
 
 import json
-import os
 import random
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -40,8 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_study  # noqa: E402
-from run_scaling import chance_words, delta_cell, difference, language_groups, run_corpora, verdict  # noqa: E402
-from run_study import REPO, SHARED, TRANSFER_LANGUAGES, UNTOUCHED, StudyArguments  # noqa: E402
+from run_scaling import (chance_words, comparison_table, delta_cell, difference, language_groups,  # noqa: E402
+                         run_corpora, run_main, verdict)
+from run_study import REPO, TRANSFER_LANGUAGES, UNTOUCHED, StudyArguments  # noqa: E402
 from transformers import AutoTokenizer, HfArgumentParser  # noqa: E402
 
 from weam.cli import HelpFormatter  # noqa: E402
@@ -109,16 +108,8 @@ def extended_sample(args, study, pair, count, tokenizer):
             sys.exit(f"{pair}: only {len(sample) + len(others)} pairs fit, fewer than the {count} asked for")
         sample += random.Random(study.seed).sample(others, count - len(sample))
         taken = set(sample)
-        files = {}
-        for name, rows, folder in (("", sample, data_dir), ("extra.", [p for p in pool if p not in taken],
-                                                             study.work_dir / "data")):
-            folder.mkdir(parents=True, exist_ok=True)
-            for index, side in enumerate(("en", language)):
-                files[name + side] = folder / f"{pair}.{name}{side}"
-                files[name + side].write_text("".join(f"{row[index]}\n" for row in rows), encoding="utf-8")
-        run_study.run_script(study, f"align-{pair}-{count}", "align_words.py", [
-            "--src", files["en"], "--tgt", files[language], "--output", data_dir / f"{pair}.align",
-            "--extra_src", files["extra.en"], "--extra_tgt", files[f"extra.{language}"]])  # fmt: skip
+        run_study.align_sample(study, f"align-{pair}-{count}", pair, sample, [p for p in pool if p not in taken],
+                               data_dir, study.work_dir / "data", data_dir / f"{pair}.align")
         run_study.record_stage(args, f"data-{pair}", key, settings, time.time() - start,
                                {**counts, "sampled": count, "extra text for eflomal": len(pool) - count})
     return data_dir
@@ -280,12 +271,7 @@ def write_report(args, study, command, records):
             + " | ".join(f"{row['udpos_accuracy'][c]:.2f}" for c in (*TRANSFER_LANGUAGES, "avg")) + " | "
             + " | ".join(delta_cell(row, group) for group in ("all", "with parallel data", "without parallel data")) + " |")
     if comparisons:
-        lines += ["", "**Paired differences between runs** (MDE: the smallest true difference the design detects with "
-                  "80% power at the 5% level):", "", "| comparison | languages | Δ | 95% interval | MDE | |",
-                  "|---|---|---:|---|---:|---|"]
-        lines += [f"| {c['comparison']} | {c['group']} ({', '.join(c['languages'])}) | {c['delta']:+.2f} | "
-                  f"[{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] | {c['minimum_detectable_effect']:.2f} | {verdict(c)} |"
-                  for c in comparisons]
+        lines += comparison_table(comparisons)
         shown = [f"{c['comparison']} ({', '.join(c['languages'])}): {c['delta']:+.2f}" for c in comparisons
                  if verdict(c) != "includes zero"]
         above = [f"{'+'.join(row['language_pairs'])} at {row['total_pairs']} pairs: {row['delta_vs_untouched']:+.2f}"
@@ -337,9 +323,7 @@ def plot(rows, path):
                         points.append((row["total_pairs"], group))
             if points:
                 x = [total for total, _ in points]
-                y = [entry["delta"] for _, entry in points]
-                errors = [[e["delta"] - e["ci95"][0] for _, e in points], [e["ci95"][1] - e["delta"] for _, e in points]]
-                axis.errorbar(x, y, yerr=errors, fmt="o-", capsize=4, label="+".join(pairs))
+                run_study.interval_bars(axis, x, [entry for _, entry in points], fmt="o-", label="+".join(pairs))
         axis.axhline(0, color="gray", linewidth=0.8)
         axis.set_xscale("log", base=2)
         axis.set_xlabel("training pairs (each run sees the same number)")
@@ -351,16 +335,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
-    args, study = parse_command_line(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    command = shlex.join(["python", "study/run_scaling_pos.py", *(a for a in (sys.argv[1:] if argv is None else argv)
-                                                              if a != "--report_only")])
-    if not args.report_only:
-        if not (SHARED / "data").is_dir():
-            sys.exit(f"{SHARED} is missing: the scaling study needs its data and tools")
-        run_all(args, study)
-    write_report(args, study, command, load_records(args, study))
+    run_main(sys.modules[__name__], "study/run_scaling_pos.py", argv)
 
 
 if __name__ == "__main__":

@@ -386,6 +386,20 @@ def clean_pairs(pair, held_out, tokenizer, max_seq_length, sources=None, min_sid
     return pairs, fits, counts
 
 
+def align_sample(args, name, pair, sample, extra, folder, extra_folder, links):
+    """FOLDER/PAIR.{en,xx}: the `sample` pairs, EXTRA_FOLDER/PAIR.extra.{en,xx}: the `extra` pairs, and LINKS:
+    eflomal's word links of the sample, with the extra pairs as more text (alignments improve with corpus size)."""
+    language = pair[3:]
+    files = {}
+    for prefix, rows, where in (("", sample, folder), ("extra.", extra, extra_folder)):
+        where.mkdir(parents=True, exist_ok=True)
+        for index, side in enumerate(("en", language)):
+            files[prefix + side] = where / f"{pair}.{prefix}{side}"
+            files[prefix + side].write_text("".join(f"{row[index]}\n" for row in rows), encoding="utf-8")
+    run_script(args, name, "align_words.py", ["--src", files["en"], "--tgt", files[language], "--output", links,
+                                              "--extra_src", files["extra.en"], "--extra_tgt", files[f"extra.{language}"]])
+
+
 def prepare_data(args, tokenizer):
     """RESULTS_DIR/data/en-xx.{en,xx,align}: the sampled pairs and their eflomal links. Returns the data key."""
     data_dir = args.results_dir / "data"
@@ -398,23 +412,14 @@ def prepare_data(args, tokenizer):
         held_out = evaluation_sentences()
         report = {}
         for pair in SOURCES:
-            language = pair[3:]
             pool, fits, counts = clean_pairs(pair, held_out, tokenizer, args.max_seq_length)
             if len(fits) < args.pairs_per_language:
                 sys.exit(f"{pair}: only {len(fits)} pairs fit, fewer than --pairs_per_language {args.pairs_per_language}")
             sample = random.Random(args.seed).sample(fits, args.pairs_per_language)
             sampled = set(sample)
             extra = [p for p in pool if p not in sampled]
-            files = {}
-            for name, rows in (("", sample), ("extra.", extra)):
-                for index, side in enumerate(("en", language)):
-                    folder = data_dir if not name else args.work_dir / "data"
-                    folder.mkdir(parents=True, exist_ok=True)
-                    files[name + side] = folder / f"{pair}.{name}{side}"
-                    files[name + side].write_text("".join(f"{row[index]}\n" for row in rows), encoding="utf-8")
-            run_script(args, f"align-{pair}", "align_words.py",
-                       ["--src", files["en"], "--tgt", files[language], "--output", data_dir / f"{pair}.align",
-                        "--extra_src", files["extra.en"], "--extra_tgt", files[f"extra.{language}"]])
+            align_sample(args, f"align-{pair}", pair, sample, extra, data_dir, args.work_dir / "data",
+                         data_dir / f"{pair}.align")
             report[pair] = {**counts, "sampled": len(sample), "extra text for eflomal": len(extra)}
             print(f"[data] {pair}: {report[pair]}", flush=True)
         record_stage(args, "data", key, settings, time.time() - start, report)
@@ -945,7 +950,7 @@ def write_report(args, command, records, warm_record):
         f"- Zero-shot XNLI (`run_xnli.py`, the sizes of `benchmarks/bench_zero_shot.py`): English XNLI dev items "
         f"0-1999, one epoch, word embeddings frozen, the same fine-tuning seeds; items 2000-2489 of de, es, zh; the "
         f"models of post-training seed(s) {comma_seeds(args.xnli_post_seeds)} only (the budget's limit).",
-        f"- Zero-shot TyDiQA-GoldP (`run_qa.py`): "
+        "- Zero-shot TyDiQA-GoldP (`run_qa.py`): "
         + (f"the first {args.tydiqa_train_questions}" if args.tydiqa_train_questions else "all 3,696")
         + f" English GoldP training questions, {args.tydiqa_epochs} epochs, learning rate "
         f"{TYDIQA_FINE_TUNING['learning_rate']:g}, batches of {TYDIQA_FINE_TUNING['batch_size']}, 10% warm-up, "
@@ -987,6 +992,12 @@ def count_table(counts_by_pair):
             + [f"| {pair} | " + " | ".join(str(counts[c]) for c in columns) + " |" for pair, counts in counts_by_pair.items()])
 
 
+def interval_bars(axis, x, entries, **style):
+    """Each entry's Δ at its x, with its 95% interval as the bar."""
+    errors = [[entry["delta"] - entry["ci95"][0] for entry in entries], [entry["ci95"][1] - entry["delta"] for entry in entries]]
+    axis.errorbar(list(x), [entry["delta"] for entry in entries], yerr=errors, capsize=4, **style)
+
+
 def plot(entries, path):
     import matplotlib
 
@@ -1000,9 +1011,7 @@ def plot(entries, path):
     for (row, task), (column, baseline) in ((t, b) for t in enumerate(tasks) for b in enumerate(baselines)):
         axis = axes[row][column]
         found = [entry for entry in entries if (entry["task"], entry["baseline"]) == (task, baseline)]
-        deltas = [entry["delta"] for entry in found]
-        errors = [[entry["delta"] - entry["ci95"][0] for entry in found], [entry["ci95"][1] - entry["delta"] for entry in found]]
-        axis.errorbar(range(len(found)), deltas, yerr=errors, fmt="o", capsize=4)
+        interval_bars(axis, range(len(found)), found, fmt="o")
         axis.axhline(0, color="gray", linewidth=0.8)
         axis.set_xticks(range(len(found)), [entry["objective"] for entry in found], rotation=30, ha="right")
         axis.set_ylabel(f"Δ {next(iter(TASKS[task].measures.values()))} (points)")
@@ -1035,6 +1044,12 @@ def parse_command_line(argv=None):
     return args
 
 
+def report_command(script, argv, run_only=("--report_only",)):
+    """The command a report names: the script's, without the flags that choose what runs (a report written with
+    --report_only comes from that command's finished stages)."""
+    return shlex.join(["python", script, *(a for a in (sys.argv[1:] if argv is None else argv) if a not in run_only)])
+
+
 def run_all(args):
     """Every stage that has not finished, unit by unit (`run_units`): the untouched encoder's transfer stages, then
     each post-trained model's (post seed by post seed: a partial study covers every objective), the model built
@@ -1060,9 +1075,7 @@ def main(argv=None):
     args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    # the study's command (a report written with --report_only comes from that command's finished stages)
-    command = shlex.join(["python", "study/run_study.py", *(a for a in (sys.argv[1:] if argv is None else argv)
-                                                            if a != "--report_only")])
+    command = report_command("study/run_study.py", argv)
     if not args.report_only:
         if not (SHARED / "data").is_dir():
             sys.exit(f"{SHARED} is missing: the study needs its data and tools")

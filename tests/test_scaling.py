@@ -2,6 +2,7 @@
 data stage, the language groups, and the rows and paired differences of docs/scaling.json against hand
 computations."""
 
+import functools
 import gzip
 import json
 import sys
@@ -13,18 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
 import run_scaling  # noqa: E402
 import run_study  # noqa: E402
+import test_scaling_pos  # noqa: E402
 from test_study import tydiqa_record  # noqa: E402
 
 EIGHT = run_scaling.TYDIQA_PAIRS
 ALL_EIGHT = "+".join(EIGHT)
 
 
-def design(tmp_path, argv=()):
-    args, study = run_scaling.parse_command_line(["--results_dir", str(tmp_path / "scaling"), "--docs_dir",
-                                                  str(tmp_path / "docs"), *argv])
-    study = replace(study, results_dir=tmp_path / "study", work_dir=tmp_path / "work", finetune_seeds=[1],
-                    bootstrap_samples=200)
-    return args, study
+design = functools.partial(test_scaling_pos.design, script=run_scaling)
 
 
 def write_pairs(folder, pair, count):

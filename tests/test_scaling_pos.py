@@ -26,9 +26,10 @@ def write_pairs(folder, pair, count, tag=""):
         (folder / f"{pair}.{suffix}").write_text("".join(f"{tag}{suffix} {i}\n" for i in range(count)), encoding="utf-8")
 
 
-def design(tmp_path, argv=()):
-    args, study = run_scaling_pos.parse_command_line(["--results_dir", str(tmp_path / "scaling"), "--docs_dir",
-                                                  str(tmp_path / "docs"), *argv])
+def design(tmp_path, argv=(), script=run_scaling_pos):
+    """A scaling script's arguments and its study's, everything under `tmp_path`, one fine-tuning seed."""
+    args, study = script.parse_command_line(["--results_dir", str(tmp_path / "scaling"), "--docs_dir",
+                                             str(tmp_path / "docs"), *argv])
     study = replace(study, results_dir=tmp_path / "study", work_dir=tmp_path / "work", finetune_seeds=[1],
                     bootstrap_samples=200)
     return args, study

@@ -254,7 +254,8 @@ def test_tydiqa_items_are_each_questions_f1_and_exact_match_against_its_best_gol
     assert items(run_dir, "fi") == {"words": [1, 1], "correct": [1.0, 0.4], "exact_match": [1, 0]}
     words = [str(word) for word in argv]
     assert words[words.index("--eval_rows") + 1] == ":2" and "--train_rows" not in words  # every training question
-    assert words[words.index("--eval_languages") + 1:words.index("--answer_normalization")] == ["en", *run_study.TYDIQA_LANGUAGES]
+    evaluated = words[words.index("--eval_languages") + 1:words.index("--answer_normalization")]
+    assert evaluated == ["en", *run_study.TYDIQA_LANGUAGES]
     # the last value of a repeated option counts: 2 epochs and batches of 128, not FINE_TUNING's and QUIET's
     assert words[len(words) - 1 - words[::-1].index("--num_train_epochs") + 1] == "2"
     assert words[len(words) - 1 - words[::-1].index("--per_device_eval_batch_size") + 1] == "128"
