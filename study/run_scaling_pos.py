@@ -158,7 +158,6 @@ def run_all(args, study):
     warm, _ = run_study.study_models(study, run_study.prepare_data(study, tokenizer))
     sources = data_sources(args, study, tokenizer)
     run_study.run_transfer(study, "udpos", UNTOUCHED, "multilingual-e5-small", lambda: untouched)
-    warm.path(study)  # recorded with the study's stages
     for name, model, home in scaling_models(args, study, warm, sources).values():
         where = replace(study, results_dir=home)
         run_study.run_transfer(where, "udpos", name, model.key, lambda model=model, where=where: model.path(where))

@@ -62,7 +62,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +195,7 @@ def finished(args, name, key):
 @functools.cache
 def device():
     """What the scripts run on: a CUDA device when there is one (they take it by themselves), else the CPU."""
-    return f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else f"cpu ({os.cpu_count()} cores)"
+    return f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else f"cpu ({len(os.sched_getaffinity(0))} cores)"
 
 
 def device_flags():
@@ -231,14 +231,17 @@ def stage_lock(args, name):
         yield
 
 
-def resumable(args, name, settings, run):
-    """The record of stage NAME: the finished one if its key is the same, else `run()`'s result, recorded."""
+def resumable(args, name, settings, run, model_path=None):
+    """The record of stage NAME: the finished one if its key is the same, else the result of `run()` (of
+    `run(model)`, given `model_path`, the function that builds the model the stage needs), recorded with the
+    stage's own time (a model's build has its own record)."""
     key = stage_key(settings)
     with stage_lock(args, name):
         record = finished(args, name, key)
         if record is None:
+            inputs = [model_path()] if model_path else []
             start = time.time()
-            result = run()
+            result = run(*inputs)
             record = record_stage(args, name, key, settings, time.time() - start, result)
     return record
 
@@ -266,7 +269,7 @@ def run_script(args, name, script, argv):
     command = [sys.executable, str(REPO / script), *map(str, argv)]
     environment = dict(os.environ)
     if args.workers > 1:  # processes at once share the cores: each takes its part, not all of them
-        threads = str(max(1, (os.cpu_count() or 1) // args.workers))
+        threads = str(max(1, len(os.sched_getaffinity(0)) // args.workers))
         environment = {"OMP_NUM_THREADS": threads, "RAYON_NUM_THREADS": threads, **environment}
     print(f"[{name}] {time.strftime('%H:%M:%S')} running; log: {log_path}", flush=True)
     with open(log_path, "w") as log:
@@ -287,6 +290,7 @@ class Model:
     settings: dict
     script_argv: list
     needs: list = field(default_factory=list)  # the models it starts from
+    home: Path | None = None  # the results folder of its record, whoever builds it (default: the builder's)
 
     def path(self, args):
         folder = args.work_dir / "models" / self.name
@@ -303,7 +307,8 @@ class Model:
             losses = [{key: round(value, 4) for key, value in entry.items() if key in ("step", "loss", "mlm_loss",
                        "cross_lingual_loss", "contrastive_loss", "align_loss")} for entry in state["log_history"]
                       if "loss" in entry]
-            record_stage(args, self.name, self.key, self.settings, time.time() - start, {"losses": losses})
+            record_stage(replace(args, results_dir=self.home or args.results_dir), self.name, self.key, self.settings,
+                         time.time() - start, {"losses": losses})
         return folder
 
 
@@ -464,7 +469,9 @@ def study_models(args, data_key):
     warm_argv = [*pretrain_argv(args, "weam", args.warmup_head_steps, args.batch_size, args.warmup_head_learning_rate,
                                 args.seed), "--train_heads_only", "true"]
     settings = {"argv": [str(a) for a in warm_argv], "start": "multilingual-e5-small", "data": data_key}
-    warm = Model("warm-up", stage_key(settings), settings, ["--model_name_or_path", args.model_dir, *warm_argv])
+    # the study's stage, also when the scaling studies build it
+    warm = Model("warm-up", stage_key(settings), settings, ["--model_name_or_path", args.model_dir, *warm_argv],
+                 home=args.results_dir)
     models = {f"{objective}-seed{seed}": post_trained(args, warm, objective, seed, f"{objective}-seed{seed}")
               for seed in args.post_seeds for objective in args.objectives}
     return warm, models
@@ -600,7 +607,7 @@ TASKS = {
     "xnli": Task("run_xnli.py", xnli_run, "**Zero-shot XNLI** (fine-tuned on English XNLI dev items 0-1999; accuracy "
                  "on items 2000-2489", TRANSFER_LANGUAGES, TRANSFER_LANGUAGES, {"correct": "accuracy"}),
     "tydiqa": Task("run_qa.py", tydiqa_run, "**Zero-shot TyDiQA-GoldP** (fine-tuned on English GoldP training "
-                   "questions only; SQuAD v1.1 scoring of each language's dev questions; avg: the 8 languages other "
+                   "questions only; F1 on each language's dev questions, SQuAD v1.1's scoring; avg: the 8 languages other "
                    "than English", TYDIQA_LANGUAGES, ("en", *TYDIQA_LANGUAGES),
                    {"correct": "F1", "exact_match": "exact match"}),
 }
@@ -622,8 +629,8 @@ def run_transfer(args, task, name, model_key, model_path):
     spec = TASKS[task]
     output_dir = args.work_dir / task / name
 
-    def run():
-        argv, items = spec.make_run(args, model_path(), output_dir)
+    def run(model):
+        argv, items = spec.make_run(args, model, output_dir)
         run_script(args, f"{task}-{name}", spec.script, [*argv, *device_flags()])
         result = {}
         for language in spec.tabled:
@@ -633,16 +640,16 @@ def run_transfer(args, task, name, model_key, model_path):
                                    for measure in spec.measures}}
         return result
 
-    return resumable(args, f"{task}-{name}", task_settings(args, task, model_key), run)
+    return resumable(args, f"{task}-{name}", task_settings(args, task, model_key), run, model_path)
 
 
 def run_diagnostics(args, name, model_key, model_path):
     """run_alignment_eval.py on one model (no fine-tuning): dictionary P@1, Tatoeba retrieval, AER on test.de-en."""
     output_dir = args.work_dir / "diagnostics" / name
 
-    def run():
+    def run(model):
         run_script(args, f"diagnostics-{name}", "run_alignment_eval.py", [
-            "--model", model_path(), "--output_dir", output_dir, "--dictionary", *DICTIONARIES,
+            "--model", model, "--output_dir", output_dir, "--dictionary", *DICTIONARIES,
             "--tatoeba_dir", PARALLEL / "tatoeba-retrieval", "--tatoeba_languages", *TRANSFER_LANGUAGES,
             "--gold_alignments", f"{GOLD_TEST}:{GOLD_TALP}", "--seed", args.seed,
         ])  # fmt: skip
@@ -657,7 +664,7 @@ def run_diagnostics(args, name, model_key, model_path):
                 "Tatoeba retrieval": round(metrics["tatoeba/avg"]["model"], 2),
                 "AER test.de-en (lower is better)": mean_of(r"alignment/.*/aer")}
 
-    return resumable(args, f"diagnostics-{name}", {"model": model_key, "seed": args.seed}, run)
+    return resumable(args, f"diagnostics-{name}", {"model": model_key, "seed": args.seed}, run, model_path)
 
 
 # ----------------------------------------------------------------------------- 5. statistics

@@ -196,3 +196,21 @@ def test_bad_designs_are_refused(tmp_path):
         design(tmp_path, ["--language_pair_sets", "en-ru", "--total_pairs", "1000"])  # 62.5 steps
     with pytest.raises(SystemExit, match="unknown en-de"):
         design(tmp_path, ["--language_pair_sets", "en-de"])
+
+
+def test_a_run_built_first_records_the_warm_up_with_the_studys_stages(tmp_path, monkeypatch):
+    args, study = design(tmp_path, ["--language_pair_sets", "en-sw", "--total_pairs", "16", "--no_controls",
+                                    "--post_seeds", "1"])
+    write_pairs(tmp_path / "data", "en-sw", 16)
+
+    def fake_pretrain(where, name, script, argv):
+        folder = Path(argv[argv.index("--output_dir") + 1])
+        folder.mkdir(parents=True)
+        (folder / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+
+    monkeypatch.setattr(run_study, "run_script", fake_pretrain)
+    warm, _ = run_study.study_models(study, data_key="d")
+    (model,) = run_scaling.scaling_models(args, study, warm, {"en-sw": tmp_path / "data"}).values()
+    model.path(replace(study, results_dir=args.results_dir))
+    assert (study.results_dir / "warm-up.json").exists() and not (args.results_dir / "warm-up.json").exists()
+    assert (args.results_dir / "weam-en-sw-16-seed1.json").exists()
