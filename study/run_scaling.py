@@ -521,13 +521,16 @@ def plot(args, rows, path):
                           and group in row["by_language_group"]]
                 if not points:
                     continue
-                x = [seen * (1.08 if control else 1) for seen, _ in points]  # a control beside the run of its steps
+                # the series side by side, a control beside the run of its steps
+                x = [seen * (1 + 0.03 * index) * (1.1 if control else 1) for seen, _ in points]
                 run_study.interval_bars(axis, x, [entry for _, entry in points], fmt="s" if control else "o-",
                                         mfc="none" if control else None, color=f"C{index}",
                                         label=series_label(pairs) + (f", {min(args.total_pairs):,} pairs repeated"
                                                                      if control else ""))
         axis.axhline(0, color="gray", linewidth=0.8)
         axis.set_xscale("log")
+        axis.set_xticks(args.total_pairs, [f"{total:,}" for total in args.total_pairs], minor=False)
+        axis.minorticks_off()
         axis.set_xlabel("pairs seen (one epoch, except the controls)")
         axis.set_title(f"languages {group}", fontsize=10)
         axis.legend(fontsize=7)
