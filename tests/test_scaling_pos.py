@@ -164,6 +164,7 @@ def test_bad_designs_are_refused(tmp_path):
         design(tmp_path, ["--language_pair_sets", "en-fr"])
 
 
+@pytest.mark.slow
 def test_report_only_regenerates_the_committed_report(tmp_path):
     """docs/scaling-pos.* come from the committed stages alone: --report_only writes them again (the date aside)."""
     docs = run_scaling_pos.REPO / "docs"
