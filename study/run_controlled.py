@@ -45,12 +45,12 @@ inputs; run again, finished stages are skipped. Models live in --work_dir and ar
 settings when a remaining stage needs them.
 """
 
+import functools
 import gzip
 import hashlib
 import json
 import os
 import random
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -132,6 +132,8 @@ class ControlledArguments:
     work_dir: Path = field(default=REPO / "study-runs" / "controlled", metadata={"help": "Data, models and logs."})
     docs_dir: Path = field(default=REPO / "docs", metadata={"help": "Where controlled.md, .json and .png go."})
     report_only: bool = field(default=False, metadata={"help": "Write the report from the finished stages; run nothing."})
+    workers: int = field(default=1, metadata={"help": "Models trained and evaluated at once (their processes share "
+                                              "the cores; on 2 cores, 2 one-thread processes outrun one of two)."})
 
     def fractions(self, transformation):
         """The parallel fractions a transformation's runs use."""
@@ -394,6 +396,7 @@ def pretrain_argv(args, transformation, row, fraction, seed):
         "--per_device_train_batch_size", args.batch_size, "--learning_rate", args.learning_rate, "--warmup_steps", 0.05,
         "--weight_decay", 0.01, "--mlm_probability", 0.15, "--save_strategy", "no", "--logging_steps", 50,
         "--report_to", "none", "--disable_tqdm", "true", "--seed", seed,
+        "--train_sampling_strategy", "group_by_length",  # batches of like lengths: pairs are twice a sentence's
     ]  # fmt: skip
     if with_pairs:
         third = f",{files[links]}" if links else ""
@@ -494,22 +497,21 @@ def run_transfer(args, task, name, model_key, model_path, transformation):
     settings = {"model": model_key, "seeds": args.finetune_seeds, **(
         {"train": args.pos_train_sentences, "epochs": args.pos_epochs, "learning_rate": args.pos_learning_rate}
         if task == "pos" else {"epochs": args.xnli_epochs, "learning_rate": args.xnli_learning_rate})}
-    key, stage = stage_key(settings), f"{task}-{name}"
-    record = run_study.finished(args, stage, key)
-    if record is not None:
-        return record
     script, make_runs, read_items = TASKS[task]
-    output_dir = args.work_dir / task / name
-    start = time.time()
-    result = {}
-    for part, (argv, parts) in make_runs(args, model_path(), transformation, output_dir).items():
-        run_script(args, f"{stage}-{part.replace(' ', '-')}", script, argv)
-        for measure, language in parts.items():
-            counts = {str(seed): read_items(args, transformation, argv[argv.index("--output_dir") + 1] / f"seed-{seed}",
-                                            language) for seed in args.finetune_seeds}
-            result[measure] = {"words": next(iter(counts.values()))[0],
-                               "correct": {seed: correct for seed, (_, correct) in counts.items()}}
-    return record_stage(args, stage, key, settings, time.time() - start, result)
+
+    def run(model):
+        result = {}
+        for part, (argv, parts) in make_runs(args, model, transformation, args.work_dir / task / name).items():
+            run_script(args, f"{task}-{name}-{part.replace(' ', '-')}", script, [*argv, *run_study.device_flags()])
+            output_dir = argv[argv.index("--output_dir") + 1]
+            for measure, language in parts.items():
+                counts = {str(seed): read_items(args, transformation, output_dir / f"seed-{seed}", language)
+                          for seed in args.finetune_seeds}
+                result[measure] = {"words": next(iter(counts.values()))[0],
+                                   "correct": {seed: correct for seed, (_, correct) in counts.items()}}
+        return result
+
+    return run_study.resumable(args, f"{task}-{name}", settings, run, model_path)
 
 
 def alignment_score(model_dir, word_pairs):
@@ -531,35 +533,42 @@ def alignment_score(model_dir, word_pairs):
 
 
 def run_alignment_score(args, name, model_key, model_path):
-    settings = {"model": model_key}
-    key, stage = stage_key(settings), f"alignment-{name}"
-    record = run_study.finished(args, stage, key)
-    if record is not None:
-        return record
-    start = time.time()
-    data = data_paths(args)
-    transliteration = Transliteration.from_json((args.results_dir / "data" / "transliteration.json").read_text("utf-8"))
-    vocabulary = set(read_lines(data["tokenizer"] / "vocab.txt"))
-    types = sorted({word for line in read_lines(data["en"]) for word in line.split(" ")})
-    pairs = [(word, transliteration.word(word)) for word in types]
-    single = [(e, d) for e, d in pairs if e in vocabulary and d in vocabulary]  # one token each (no ## piece)
-    in_dictionary = {line.split(" ")[0] for line in read_lines(data["dictionary"])}
-    result = {}
-    for part, chosen in (("all", single), ("outside the dictionary", [p for p in single if p[0] not in in_dictionary])):
-        score, count = alignment_score(model_path(), chosen)
-        result[part] = {"score": None if score is None else round(score, 2), "words": count}
-    return record_stage(args, stage, key, settings, time.time() - start, result)
+    """The alignment score of one model over every single-token word type of the corpus, and over those outside
+    ALIGN-MLM's dictionary (which its loss never saw)."""
+
+    def run(model):
+        data = data_paths(args)
+        transliteration = Transliteration.from_json(
+            (args.results_dir / "data" / "transliteration.json").read_text(encoding="utf-8"))
+        vocabulary = set(read_lines(data["tokenizer"] / "vocab.txt"))
+        types = sorted({word for line in read_lines(data["en"]) for word in line.split(" ")})
+        pairs = [(word, transliteration.word(word)) for word in types]
+        single = [(e, d) for e, d in pairs if e in vocabulary and d in vocabulary]  # one token each (no ## piece)
+        in_dictionary = {line.split(" ")[0] for line in read_lines(data["dictionary"])}
+        result = {}
+        for part, chosen in (("all", single), ("outside the dictionary", [p for p in single if p[0] not in in_dictionary])):
+            score, count = alignment_score(model, chosen)
+            result[part] = {"score": None if score is None else round(score, 2), "words": count}
+        return result
+
+    return run_study.resumable(args, f"alignment-{name}", {"model": model_key}, run, model_path)
 
 
 def run_all(args):
+    """Every unfinished stage, model by model (`run_study.run_units`, --workers at once): a model is trained when its
+    first unfinished stage needs it."""
     data_key, _ = prepare_data(args)
-    models = build_models(args, data_key)
-    for (transformation, row, fraction, seed), (name, model) in models.items():
-        path = lambda model=model: model.path(args)  # noqa: E731 (built on first use)
+
+    def evaluate(run, name, model):
+        transformation, row, fraction, _ = run
+        path = functools.partial(model.path, args)
         in_table = fraction == args.parallel_fraction or not ROWS[row][2]
         for task in args.tasks if in_table else ["pos"]:  # the scaling rows: POS, the paper's scaling task
             run_transfer(args, task, name, model.key, path, transformation)
         run_alignment_score(args, name, model.key, path)
+
+    run_study.run_units([functools.partial(evaluate, run, name, model)
+                         for run, (name, model) in build_models(args, data_key).items()], args.workers)
 
 
 # ----------------------------------------------------------------------------- 4. statistics and report
@@ -802,8 +811,7 @@ def main(argv=None):
     args = parse_command_line(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    command = shlex.join(["python", "study/run_controlled.py", *(a for a in (sys.argv[1:] if argv is None else argv)
-                                                                 if a != "--report_only")])
+    command = run_study.report_command("study/run_controlled.py", argv, ("--report_only", "--workers"))
     if not args.report_only:
         if not (SHARED / "data").is_dir():
             sys.exit(f"{SHARED} is missing: the controlled study needs its data")

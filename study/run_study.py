@@ -307,8 +307,15 @@ class Model:
             losses = [{key: round(value, 4) for key, value in entry.items() if key in ("step", "loss", "mlm_loss",
                        "cross_lingual_loss", "contrastive_loss", "align_loss")} for entry in state["log_history"]
                       if "loss" in entry]
-            record_stage(replace(args, results_dir=self.home or args.results_dir), self.name, self.key, self.settings,
-                         time.time() - start, {"losses": losses})
+            home = replace(args, results_dir=self.home or args.results_dir)
+            earlier = finished(home, self.name, self.key)
+            if earlier is None:
+                record_stage(home, self.name, self.key, self.settings, time.time() - start, {"losses": losses})
+            else:  # built again from its recorded settings (a fresh machine): the stages done with the first build
+                # keep its record, and this build is added to it
+                earlier.setdefault("rebuilds", []).append(
+                    {"device": device(), "seconds": round(time.time() - start), "losses": losses})
+                (home.results_dir / f"{self.name}.json").write_text(to_json(earlier) + "\n")
         return folder
 
 

@@ -170,6 +170,13 @@ def test_a_model_is_trained_once_and_again_only_when_missing_or_changed(tmp_path
     (tmp_path / "work" / "models" / "weam-seed1" / "stage_key").unlink()  # a fresh machine: no model folder
     model.path(args)
     assert ran == ["weam-seed1"] * 3
+    # built again from the same settings: the record of the first build (whose models made the finished stages)
+    # stays, and the new build is added to it
+    shutil.rmtree(tmp_path / "work" / "models" / "weam-seed1")
+    model.path(args)
+    record = json.loads((tmp_path / "results" / "weam-seed1.json").read_text())
+    assert record["key"] == "key1" and len(record["rebuilds"]) == 1
+    assert record["rebuilds"][0]["losses"] == [{"step": 5, "loss": 9.0}] and "device" in record["rebuilds"][0]
 
 
 def test_every_objective_trains_on_the_same_pairs_tokens_and_masking():
