@@ -121,13 +121,21 @@ def test_links_are_saved_line_by_line_and_reused(tmp_path, recorded):
     assert len(recorded) == 1
 
 
-def test_other_pairs_or_settings_are_aligned_again_with_a_warning(tmp_path, recorded, caplog):
+def test_other_pairs_or_settings_stop_the_run_or_with_overwrite_are_aligned_again(tmp_path, recorded, caplog):
     rows = rows_of(PAIRS)
     CorpusAlignment("eflomal", {"symmetrization": "union"}, False, RunAlignments(str(tmp_path)))(rows, SPEC)
+    saved = (tmp_path / "alignments" / "en-de.align").read_text()
+    for aligner_options, corpus in (({"symmetrization": "intersection"}, rows), ({"symmetrization": "union"},
+                                                                                  rows_of(PAIRS[::-1]))):
+        # an earlier run's links, which eflomal cannot give again: kept, unless --overwrite_output_dir
+        with pytest.raises(ParallelDataError, match="an earlier run's: give another --output_dir, or "
+                           "--overwrite_output_dir to align en-de=corpus.en,corpus.de again over them"):
+            CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path)))(corpus, SPEC)
+        assert (tmp_path / "alignments" / "en-de.align").read_text() == saved
     for aligner_options, corpus in (({"symmetrization": "intersection"}, rows), ({"symmetrization": "union"},
                                                                                   rows_of(PAIRS[::-1]))):
         caplog.clear()
-        CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path)))(corpus, SPEC)
+        CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path), overwrite=True))(corpus, SPEC)
         assert "aligning en-de=corpus.en,corpus.de again" in caplog.text
     assert len(recorded) == 3
 

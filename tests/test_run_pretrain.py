@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 from safetensors import safe_open
-from transformers import TrainingArguments
+from transformers import AutoTokenizer, TrainingArguments
 
 import run_pretrain
 from weam.objectives.align_mlm import DictionaryAlignmentLoss
@@ -328,7 +328,7 @@ def test_corpus_prediction_vocabulary_trains_only_the_output_rows_of_the_corpus_
     corpus = set()
     for path in data[0].split("=")[1].split(","):
         corpus.update(token for line in open(path, encoding="utf-8")
-                      for token in run_pretrain.AutoTokenizer.from_pretrained(start)(line.strip())["input_ids"])
+                      for token in AutoTokenizer.from_pretrained(start)(line.strip())["input_ids"])
     assert f"Predictions among the {len(corpus)} pieces the corpora hold" in caplog.text
     with safe_open(str(start / "model.safetensors"), "pt") as before, safe_open(str(trained / "model.safetensors"), "pt") as after:
         moved = (before.get_tensor("cls.predictions.bias") != after.get_tensor("cls.predictions.bias")).nonzero().flatten()

@@ -96,11 +96,12 @@ class CorpusSpec:
 
 @dataclass
 class CorpusReport:
-    """Pairs read = pairs used + pairs skipped (by reason)."""
+    """Pairs read = pairs used + pairs skipped (by reason); of those used, `held_out` for evaluation."""
 
     name: str
     read: int = 0
     used: int = 0
+    held_out: int = 0
     skipped: Counter = field(default_factory=Counter)
 
     def count_and_drop(self, dataset: datasets.Dataset) -> datasets.Dataset:

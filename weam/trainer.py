@@ -19,6 +19,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
+from transformers.trainer_utils import sort_checkpoints
 
 from weam import model_card
 from weam.cli import InputError
@@ -54,6 +55,12 @@ class ObjectiveRecord(TrainerCallback, ExportableState):
 
     def state(self) -> dict:
         return {"args": {"objective": self.objective}, "attributes": {}}
+
+
+def last_checkpoint(folder):
+    """The last complete checkpoint-N of `folder` (the Trainer writes its trainer_state.json last), or None."""
+    complete = [path for path in sort_checkpoints(folder) if os.path.isfile(os.path.join(path, TRAINER_STATE_NAME))]
+    return complete[-1] if complete else None
 
 
 def checkpoint_objective(checkpoint):
