@@ -17,7 +17,7 @@ import json
 import logging
 import os
 
-from weam.cli import check_model_path, run_as_command
+from weam.cli import CommandParser, check_model_path, run_as_command
 from weam.corpus_alignment import MIN_SHARD_PAIRS, STATISTICAL_ALIGNERS, shard_aligner_options, shard_bounds
 from weam.word_alignment import (
     ALIGNERS, NEURAL_METHODS, SYMMETRIZATIONS, align_words, alignment_error_rate, read_parallel_file,
@@ -41,7 +41,7 @@ def positive_int(text):
 
 def parse_command_line(argv=None):
     """The parser (for later errors) and the arguments, checked before any file is read."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         description="Align the words of parallel sentences; writes one Pharaoh line (0-based i-j links) per pair.",
         epilog=CHOOSING, formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -15,7 +15,7 @@ import os
 from transformers import BertModel
 
 from modeling_weam import WeamForPreTraining, save_as_bert
-from weam.cli import InputError, check_model_path, load_tokenizer, run_as_command
+from weam.cli import CommandParser, InputError, check_model_path, load_tokenizer, run_as_command
 
 
 def load_pretraining_model(folder):
@@ -28,7 +28,7 @@ def load_pretraining_model(folder):
 
 
 def parse_command_line(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="A WEAM folder or Hub id (from run_pretrain.py).")
     parser.add_argument("--output", required=True, help="A new folder for the plain BERT checkpoint and tokenizer.")
     return parser.parse_args(argv)

@@ -1,8 +1,8 @@
 """What the command lines share: how they read arguments, end on a mistake or on Ctrl-C, and check what they
 are given before the long stages.
 
-* `ArgumentParser`: a JSON/YAML file of arguments is read as the command line it stands for, so its values
-  are checked and converted as typed ones are; a mistake is one line, not the usage and not a traceback.
+* `CommandParser`, `ArgumentParser`: a mistake is one line, not the usage and not a traceback; a JSON/YAML file
+  of arguments is read as the command line it stands for, so its values are checked as typed ones are.
 * `run_as_command`: bad input (`InputError`) ends a script with its one-line message (exit status 1), Ctrl-C
   with one line saying what was saved and how to go on (exit status 130).
 * `RunArguments`: `TrainingArguments` with the HF examples' `--overwrite_output_dir`; `earlier_run` finds what
@@ -90,17 +90,21 @@ def command_line_word(value):
     return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
-class ArgumentParser(HfArgumentParser):
-    """`HfArgumentParser` whose mistakes end in one line (the usage of a hundred options would hide it), which
-    takes no abbreviation of an option (a misspelt option is an error, not another one), and which reads a
-    JSON/YAML file of arguments as the command line it stands for: its values are checked and converted as
-    typed ones are (YAML reads `5e-5` as a string), and a key no dataclass takes is an error."""
+class CommandParser(argparse.ArgumentParser):
+    """argparse's parser whose mistakes end in one line (the usage of a hundred options would hide it), and which
+    takes no abbreviation of an option (a misspelt option is an error, not another option)."""
 
-    def __init__(self, dataclass_types, **kwargs):
-        super().__init__(dataclass_types, allow_abbrev=False, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class ArgumentParser(HfArgumentParser, CommandParser):
+    """`HfArgumentParser`, a `CommandParser`, which reads a JSON/YAML file of arguments as the command line it
+    stands for: its values are checked and converted as typed ones are (YAML reads `5e-5` as a string), and a
+    key no dataclass takes is an error."""
 
     def command_line(self, argv):
         """`argv`, or the arguments in its one JSON/YAML file written as a command line."""
