@@ -89,7 +89,7 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
         assert set(report["skipped"]) <= {"fewer than 10 subwords on a side", "more than 128 subwords in the pair"}
         assert report["skipped"]
     assert f"on en-es ({report['used'] - 8} pairs trained on, 8 held out for evaluation)" in printed
-    assert "--push_to_hub --hub_model_id" in printed
+    assert f"hf upload ORG/NAME {output} --exclude 'checkpoint-*'" in printed  # the folder as it is, not run again
     if objective == "awesome_align":  # its result is an aligner's encoder: what to align with it, at its layer
         assert f"python align_words.py --aligner neural+eflomal --model {output} --layer 1" in printed
     else:
