@@ -353,7 +353,8 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
         problems.append(f"--max_seq_length must be at least 1, got {data_args.max_seq_length}")
     if data_args.validation_pairs is not None and data_args.validation_pairs < 0:
         problems.append(f"--validation_pairs must be >= 0, got {data_args.validation_pairs}")
-    if data_args.validation_pairs == 0 and given & {"eval_strategy", "eval_steps"} and training_args.eval_strategy != "no":
+    evaluating = bool(given & {"eval_strategy", "eval_steps"}) and training_args.eval_strategy != "no"
+    if data_args.validation_pairs == 0 and evaluating:
         problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy/--eval_steps, "
                         "or hold pairs out")
     if data_args.sampling_weights and len(data_args.sampling_weights) != len(data_args.train_data):
@@ -471,8 +472,8 @@ def build_config(model_args, tokenizer, objective, align_loss_weight):
             config.validate()
         except ValueError as error:  # an unknown key, a value of the wrong type or out of range
             raise InputError(f"--config_overrides {model_args.config_overrides}: {first_line(error)}") from None
-        reshaped = [name for name in WEIGHT_SHAPES if model_args.model_name_or_path and getattr(config, name) != shapes[name]]
-        if reshaped:
+        reshaped = [name for name in WEIGHT_SHAPES if getattr(config, name) != shapes[name]]
+        if reshaped and model_args.model_name_or_path:
             raise InputError(f"--config_overrides {model_args.config_overrides}: {', '.join(reshaped)} would not fit "
                              f"the weights of {model_args.model_name_or_path}; override it for a new model only (no "
                              "--model_name_or_path)")
@@ -718,7 +719,8 @@ def main(argv=None):
         )
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    if training_args.overwrite_output_dir and training_args.resume_from_checkpoint is None and training_args.should_save:
+    starting_over = training_args.overwrite_output_dir and training_args.resume_from_checkpoint is None
+    if starting_over and training_args.should_save:
         remove_checkpoints(training_args.output_dir)
 
     # The word links are part of the run: saved in OUTPUT_DIR/alignments and in every checkpoint.
@@ -758,7 +760,8 @@ def main(argv=None):
         pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
         **objective.collator,
     )
-    corpora = [model_card.corpus_entry(spec, report, report.held_out) for spec, report in zip(data_args.train_data, reports)]
+    corpora = [model_card.corpus_entry(spec, report, report.held_out)
+               for spec, report in zip(data_args.train_data, reports)]
     if len(reports) != len(data_args.train_data):  # streamed: not counted ahead
         corpora = [model_card.corpus_entry(spec) for spec in data_args.train_data]
     trainer = AlignmentTrainer(

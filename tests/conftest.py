@@ -1,4 +1,5 @@
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,15 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+@pytest.fixture
+def free_port():
+    """A TCP port nothing listens on now, for a launch's rendezvous (a fixed one may be taken by another run on
+    the machine)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
 
 MBERT_TOKENIZER = Path(__file__).resolve().parents[1] / "data" / "sample" / "mbert-tokenizer"
 

@@ -249,7 +249,7 @@ LOSS_TERMS = {"weam": ("mlm_loss", "cross_lingual_loss"), "tlm": ("mlm_loss",), 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", list(LOSS_TERMS))
-def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective):
+def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective, free_port):
     """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4
     (PPA: the keys of both processes enter the queue once per step); the logged head terms add up to the loss."""
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40, words=(12, 40))
@@ -263,7 +263,7 @@ def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, object
     script = os.path.join(ROOT, "run_pretrain.py")
     for output, launcher, extra in (
         # --use_cpu: without it, transformers on a GPU-less machine trains 2 independent copies
-        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"],
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port)],
          ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):
@@ -419,10 +419,10 @@ def test_no_validation_pairs_trains_without_evaluation_and_warns_of_unknown_toke
 
 
 @pytest.mark.slow
-def test_processes_that_are_not_joined_stop_with_the_fix(tmp_path):
+def test_processes_that_are_not_joined_stop_with_the_fix(tmp_path, free_port):
     """Two processes on a machine without GPUs and without --use_cpu would train two copies into one folder."""
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port),
          os.path.join(ROOT, "run_pretrain.py"), "--output_dir", str(tmp_path / "out"), "--report_to", "none"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
     )

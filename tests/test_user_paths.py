@@ -356,7 +356,8 @@ def test_ctrl_c_ends_with_what_was_saved_and_the_command_that_goes_on(stage, tmp
     data = sample_pairs(tmp_path, 0, 400 if stage == "eflomal" else 200, links=stage == "training")
     argv = ["--train_data", data, *QUICK, "--max_steps", "500", "--save_steps", "1", "--output_dir", str(output)]
     if stage == "training":  # once a second checkpoint is complete (its trainer state is written last)
-        status, stderr, left = interrupted_run(argv, tmp_path, lambda _: (output / "checkpoint-2" / "trainer_state.json").exists())
+        saved = (output / "checkpoint-2" / "trainer_state.json").exists
+        status, stderr, left = interrupted_run(argv, tmp_path, lambda _: saved())
     else:
         status, stderr, left = interrupted_run(argv, tmp_path, lambda seen: "Aligning with model" in seen)
     assert status == 130 and "Traceback" not in stderr and left == []  # no eflomal process outlives the run

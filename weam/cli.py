@@ -107,8 +107,8 @@ class ArgumentParser(HfArgumentParser, CommandParser):
     key no dataclass takes is an error."""
 
     def command_line(self, argv):
-        """`argv`, or the arguments in its one JSON/YAML file written as a command line."""
-        argv = list(argv)
+        """`argv` (None: the command's), or the arguments in its one JSON/YAML file written as a command line."""
+        argv = sys.argv[1:] if argv is None else list(argv)
         if not is_argument_file(argv):
             return argv
         path = argv[0]
@@ -181,7 +181,8 @@ def training_problems(training_args):
         if getattr(training_args, name) < 1:
             problems.append(f"--{name} must be at least 1, got {getattr(training_args, name)}")
     if training_args.max_steps == 0 or training_args.max_steps < -1:
-        problems.append(f"--max_steps must be positive (or -1: train --num_train_epochs), got {training_args.max_steps}")
+        problems.append(f"--max_steps must be positive (or -1: train --num_train_epochs), got "
+                        f"{training_args.max_steps}")
     if training_args.max_steps == -1 and training_args.num_train_epochs <= 0:
         problems.append(f"--num_train_epochs must be positive, got {training_args.num_train_epochs:g}")
     return problems
@@ -252,7 +253,8 @@ def load_tokenizer(name, option, tokenizer_option=None, **kwargs):
     except (OSError, ValueError) as error:
         raise InputError(f"{option} {name}: cannot load a tokenizer: {first_line(error)}") from error
     if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
-        fix = f"give one with {tokenizer_option} (e.g. its base model's)" if tokenizer_option not in (None, option) else (
+        elsewhere = tokenizer_option not in (None, option)  # the script takes a tokenizer apart from this folder
+        fix = f"give one with {tokenizer_option} (e.g. its base model's)" if elsewhere else (
             "save the tokenizer into it (tokenizer.save_pretrained)")
         raise InputError(f"{option} {name} holds no tokenizer (no vocabulary beyond the special tokens): {fix}")
     return tokenizer

@@ -259,7 +259,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 def parse_arguments(dataclass_types, description, argv=None):
     """Command-line options, or one .json/.yaml file holding them all."""
     parser = ArgumentParser(dataclass_types, description=description, formatter_class=HelpFormatter)
-    return parser.parse(sys.argv[1:] if argv is None else argv)
+    return parser.parse(argv)
 
 
 def check_arguments(xl_args, training_args):
