@@ -17,6 +17,7 @@ import json
 import logging
 import os
 
+from weam.cli import CommandParser, check_model_path, run_as_command
 from weam.corpus_alignment import MIN_SHARD_PAIRS, STATISTICAL_ALIGNERS, shard_aligner_options, shard_bounds
 from weam.word_alignment import (
     ALIGNERS, NEURAL_METHODS, SYMMETRIZATIONS, align_words, alignment_error_rate, read_parallel_file,
@@ -40,7 +41,7 @@ def positive_int(text):
 
 def parse_command_line(argv=None):
     """The parser (for later errors) and the arguments, checked before any file is read."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         description="Align the words of parallel sentences; writes one Pharaoh line (0-based i-j links) per pair.",
         epilog=CHOOSING, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -170,6 +171,8 @@ def main(argv=None):
         logger.info(f"wrote {pairs} alignments ({len(args.merge)} parts) to {args.output}")
         return
     try:
+        if args.model:
+            check_model_path(args.model, "--model")
         src_words, tgt_words = read_input(args, args.pretokenized)
         gold = read_talp(args.gold, [len(s) for s in src_words], [len(t) for t in tgt_words]) if args.gold else None
         if gold and not args.pretokenized and (src_words, tgt_words) != read_input(args, pretokenized=True):
@@ -210,4 +213,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_as_command(main)

@@ -42,8 +42,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-from transformers import HfArgumentParser
-
+from weam.cli import ArgumentParser, check_model_path, run_as_command
 from weam.dictionaries import read_dictionary, split_dictionary
 from weam.diagnostics import (
     dictionary_precision, distinct_pairs, first_source_words, plot_word_pairs, read_gold_alignments, read_tatoeba,
@@ -117,10 +116,8 @@ class AlignmentEvalArguments:
     seed: int = field(default=42, metadata={"help": "Seed of the dictionary split and of t-SNE."})
 
     def __post_init__(self):
-        for model in (self.model, self.compare_model):
-            # a path, not a Hub id, that does not exist (the Hub's own message would be about repo names)
-            if model and (os.path.isabs(model) or model.startswith(".")) and not os.path.isdir(model):
-                raise ValueError(f"{model}: no such model folder")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch_size must be at least 1, got {self.batch_size}")
         if self.plot and not self.dictionary:
             raise ValueError("--plot draws held-out dictionary pairs: give a --dictionary")
         if self.plot and self.plot_pairs < 3:
@@ -279,13 +276,10 @@ def write_report(report, output_dir):
 
 def parse_command_line(argv=None):
     """The parser (for later errors) and the arguments, checked before any model or file is read."""
-    parser = HfArgumentParser(
+    parser = ArgumentParser(
         AlignmentEvalArguments, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    try:
-        (args,) = parser.parse_args_into_dataclasses(argv)
-    except ValueError as error:  # the checks of AlignmentEvalArguments
-        parser.error(str(error))
+    (args,) = parser.parse(argv)  # the checks of AlignmentEvalArguments end in parser.error
     return parser, args
 
 
@@ -294,6 +288,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scores, panels = {}, []
     try:
+        for role in ROLES:
+            if getattr(args, role):
+                check_model_path(getattr(args, role), f"--{role}")
         tasks = read_tasks(args)
         # the layers above the deepest one used are not loaded
         deepest = max(
@@ -328,4 +325,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_as_command(main)

@@ -31,9 +31,10 @@ import os
 from dataclasses import dataclass, field
 
 from datasets import ClassLabel, Dataset, Features, List, Value
-from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, TrainingArguments
+from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
 from weam import metrics
+from weam.cli import RunArguments, run_as_command
 from weam.finetuning import (
     CrossLingualArguments,
     CrossLingualTrainer,
@@ -42,14 +43,13 @@ from weam.finetuning import (
     InvalidItems,
     ModelArguments,
     check_arguments,
+    interrupted_message,
     load_hub_split,
     load_model,
-    load_tokenizer,
     load_training_set,
     parse_arguments,
-    run_as_command,
     run_experiment,
-    setup_logging,
+    start_experiment,
 )
 from weam.word_alignment import read_lines
 from weam.words import encode_words
@@ -216,15 +216,20 @@ def predicted_labels(logits, labels):
     return logits.argmax(dim=-1)
 
 
-def main(argv=None):
+def parse_command_line(argv=None):
+    """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, pos_args, training_args = parse_arguments(
-        (ModelArguments, CrossLingualArguments, PosArguments, TrainingArguments), __doc__, argv
+        (ModelArguments, CrossLingualArguments, PosArguments, RunArguments), __doc__, argv
     )
-    setup_logging(training_args)
     if xl_args.code_switch:
         raise InputError("--code_switch swaps sentences of sentence pairs: POS tagging has none")
     check_arguments(xl_args, training_args)
-    tokenizer = load_tokenizer(model_args)
+    return model_args, xl_args, pos_args, training_args
+
+
+def main(argv=None):
+    model_args, xl_args, pos_args, training_args = parse_command_line(argv)
+    tokenizer = start_experiment(model_args, training_args, pos_args.max_seq_length)
     max_seq_length = min(pos_args.max_seq_length, tokenizer.model_max_length)
     if max_seq_length <= tokenizer.num_special_tokens_to_add():
         raise InputError(f"--max_seq_length {pos_args.max_seq_length} leaves no room for a word")
@@ -297,4 +302,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_as_command(main)
+    run_as_command(main, functools.partial(interrupted_message, parse_command_line))

@@ -23,20 +23,24 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 
 import datasets
 import transformers
-import yaml
-from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers import set_seed
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.training_args import IntervalStrategy, ParallelMode
 
 import modeling_weam
 from configuration_weam import WeamConfig
 from data_collator import DataCollatorForWeam
 from weam import model_card
-from weam.cli import HelpFormatter
+from weam.cli import (
+    ArgumentParser, HelpFormatter, InputError, RunArguments, check_language_codes, check_model_path, command_with,
+    earlier_run, first_line, listing, load_tokenizer, other_language_codes_field, run_as_command, training_problems,
+)
 from weam.corpora import (
     CorpusSpec,
     MonolingualSpec,
@@ -45,12 +49,13 @@ from weam.corpora import (
     load_monolingual_corpus,
     load_parallel_corpus,
 )
+from weam.corpus_alignment import FOLDER as ALIGNMENTS_FOLDER
 from weam.corpus_alignment import MIN_SHARD_PAIRS, CorpusAlignment, RunAlignments
 from weam.diagnostics import AlignmentEvalCallback, read_tatoeba
 from weam.dictionaries import DictionaryIndex, read_dictionary, split_dictionary
 from weam.objectives import OBJECTIVES
 from weam.objectives.align_mlm import DICTIONARY_FILE, DictionaryAlignmentLoss
-from weam.trainer import AlignmentTrainer
+from weam.trainer import AlignmentTrainer, ObjectiveRecord, checkpoint_objective, last_checkpoint
 from weam.word_alignment import ALIGNERS, SYMMETRIZATIONS
 
 logger = logging.getLogger(__name__)
@@ -69,6 +74,12 @@ DEFAULT_OBJECTIVE = OBJECTIVES["weam"]
 NEURAL_ALIGNERS = ("neural", "neural+eflomal", "simalign")
 # A warning when more of the training tokens are unknown to the tokenizer.
 UNKNOWN_TOKEN_WARNING_RATE = 0.01
+# Pairs held out of each corpus by default, at most a tenth of it (a small corpus keeps most to train on).
+VALIDATION_PAIRS = 100
+# The layers of run_alignment_eval.py's word and sentence tasks, unless the model has fewer.
+DIAGNOSTICS_LAYERS = {"layer": 8, "sentence_layer": 7}
+# Config settings that shape a checkpoint's weights: a pretrained model keeps its own.
+WEIGHT_SHAPES = ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings", "type_vocab_size")
 
 
 def objective_field(setting, help):
@@ -166,8 +177,10 @@ class DataArguments:
         metadata={"help": "Sampling weight per corpus: one per --train_data corpus, then one per --monolingual_data "
                   "file. Default: every pair (and sentence) once per epoch, i.e. proportional to corpus size."},
     )
-    validation_pairs: int = field(
-        default=100, metadata={"help": "Pairs held out of each corpus for evaluation (0: none, and no evaluation)."}
+    validation_pairs: int | None = field(
+        default=None, metadata={"help": f"Pairs held out of each corpus for evaluation (0: none, and no evaluation). "
+                                f"Default: {VALIDATION_PAIRS}, or a tenth of a corpus of fewer than "
+                                f"{10 * VALIDATION_PAIRS} pairs."}
     )
     max_seq_length: int = field(default=128, metadata={"help": "Tokens per pair; longer pairs are truncated."})
     mlm_probability: float = objective_field(
@@ -212,6 +225,7 @@ class DataArguments:
                   "smaller corpora (so a small corpus has fewer shards than processes). The links are saved "
                   "in OUTPUT_DIR/alignments and reused by a resume or a rerun on the same pairs."},
     )
+    other_language_codes: list[str] = other_language_codes_field()
     preprocessing_num_workers: int | None = field(
         default=None,
         metadata={"help": "Processes that tokenize each corpus and map its word links to subwords (datasets' "
@@ -253,7 +267,7 @@ class AlignmentArguments:
 
 
 @dataclass
-class PretrainingArguments(TrainingArguments):
+class PretrainingArguments(RunArguments):
     """`TrainingArguments` whose defaults are the objective's paper settings."""
 
     output_dir: str = field(default="output/weam-demo", metadata={"help": "Where the model and checkpoints go."})
@@ -267,9 +281,16 @@ class PretrainingArguments(TrainingArguments):
         "warmup_steps", "Linear warm-up: steps, or below 1 the share of all steps."
     )
     weight_decay: float = objective_field("weight_decay", "AdamW's weight decay.")
-    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate on the held-out pairs."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate on the held-out pairs (with "
+                                                         "--eval_steps and no strategy given: steps)."})
     logging_steps: float = field(default=20, metadata={"help": "Log every N steps."})
-    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint (with --save_steps and "
+                                                         "no strategy given: steps)."})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "A checkpoint-N folder to go on from, or `true`: the last in --output_dir. "
+                                "Without it, a run whose --output_dir holds checkpoints of an unfinished run of the "
+                                "same objective resumes from the last."}
+    )
     seed: int = field(
         default=42, metadata={"help": "Seed of the model's initialization, the masks, the data order and the "
                               "dictionary split (not of eflomal, which cannot be seeded)."}
@@ -290,18 +311,12 @@ def parse_arguments(argv):
     """(model, data, alignment, training arguments, the objective, the names of the arguments given).
 
     Where an argument is not given, the objective's paper value is its default."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, AlignmentArguments, PretrainingArguments),
-                              description=__doc__, formatter_class=HelpFormatter)
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        with open(argv[0], encoding="utf-8") as file:
-            given = (json.load(file) if argv[0].endswith(".json") else yaml.safe_load(file)) or {}
-        objective = OBJECTIVES.get(given.get("objective", DEFAULT_OBJECTIVE.name))
-        if objective is None:
-            raise SystemExit(f"error: {argv[0]}: objective must be one of {', '.join(OBJECTIVES)}")
-        arguments = parser.parse_dict({**objective.defaults, **objective.options, **given})
-        return (*arguments, objective, set(given))
-    chooser = argparse.ArgumentParser(add_help=False)
+    parser = ArgumentParser((ModelArguments, DataArguments, AlignmentArguments, PretrainingArguments),
+                            description=__doc__, formatter_class=HelpFormatter)
+    argv = parser.command_line(argv)
+    chooser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     chooser.add_argument("--objective", choices=list(OBJECTIVES), default=DEFAULT_OBJECTIVE.name)
+    chooser.error = parser.error
     objective = OBJECTIVES[chooser.parse_known_args(argv)[0].objective]
     parser.set_defaults(**objective.defaults, **objective.options)  # --help then shows this objective's
     # Which arguments the command line sets: argparse leaves an attribute it already has alone, unless given.
@@ -309,7 +324,10 @@ def parse_arguments(argv):
     probe = argparse.Namespace(**{name: unset for name in vars(parser.parse_known_args([])[0])})
     parser.parse_known_args(argv, namespace=probe)
     given = {name for name, value in vars(probe).items() if value is not unset}
-    return (*parser.parse_args_into_dataclasses(argv), objective, given)
+    # A number of steps to save or evaluate at, given alone, says when: every so many steps (not each epoch).
+    parser.set_defaults(**{f"{kind}_strategy": "steps" for kind in ("save", "eval")
+                           if f"{kind}_steps" in given and f"{kind}_strategy" not in given})
+    return (*parser.parse(argv), objective, given)
 
 
 def check_arguments(objective, given, model_args, data_args, alignment_args, training_args):
@@ -346,17 +364,15 @@ def check_arguments(objective, given, model_args, data_args, alignment_args, tra
         problems.append("--eval_tatoeba_languages applies with --eval_tatoeba_dir only")
     if not 0 < data_args.mlm_probability < 1:
         problems.append(f"--mlm_probability is the share of tokens masked, in (0, 1); got {data_args.mlm_probability}")
-    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
-        if getattr(training_args, name) < 1:
-            problems.append(f"--{name} must be at least 1, got {getattr(training_args, name)}")
-    if training_args.max_steps == 0 or training_args.max_steps < -1:
-        problems.append(f"--max_steps must be positive (or -1: train --num_train_epochs), got {training_args.max_steps}")
-    if training_args.max_steps == -1 and training_args.num_train_epochs <= 0:
-        problems.append(f"--num_train_epochs must be positive, got {training_args.num_train_epochs}")
-    if data_args.validation_pairs < 0:
+    problems += training_problems(training_args)
+    if data_args.max_seq_length < 1:
+        problems.append(f"--max_seq_length must be at least 1, got {data_args.max_seq_length}")
+    if data_args.validation_pairs is not None and data_args.validation_pairs < 0:
         problems.append(f"--validation_pairs must be >= 0, got {data_args.validation_pairs}")
-    if data_args.validation_pairs == 0 and "eval_strategy" in given and training_args.eval_strategy != "no":
-        problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy, or hold pairs out")
+    evaluating = bool(given & {"eval_strategy", "eval_steps"}) and training_args.eval_strategy != "no"
+    if data_args.validation_pairs == 0 and evaluating:
+        problems.append("--validation_pairs 0 holds nothing out to evaluate on: drop --eval_strategy/--eval_steps, "
+                        "or hold pairs out")
     corpora = len(data_args.train_data) + len(data_args.monolingual_data or [])
     if data_args.sampling_weights and len(data_args.sampling_weights) != corpora:
         problems.append(f"--sampling_weights needs one weight per --train_data corpus and --monolingual_data file "
@@ -391,10 +407,13 @@ def parse_command_line(argv):
     check_arguments(objective, given, model_args, data_args, alignment_args, training_args)
     try:
         for spec in data_args.train_data:
-            CorpusSpec.parse(spec)
+            corpus = CorpusSpec.parse(spec)
+            check_language_codes([corpus.source_lang, corpus.target_lang], f"--train_data {spec}",
+                                 data_args.other_language_codes)
         for spec in data_args.monolingual_data or []:
-            MonolingualSpec.parse(spec)
-    except ParallelDataError as error:
+            check_language_codes([MonolingualSpec.parse(spec).language], f"--monolingual_data {spec}",
+                                 data_args.other_language_codes)
+    except (ParallelDataError, InputError) as error:
         raise SystemExit(f"error: {error}") from None
     return model_args, data_args, alignment_args, training_args, objective, given
 
@@ -464,22 +483,40 @@ def build_config(model_args, tokenizer, objective, align_loss_weight):
     if model_args.model_name_or_path is None:
         config = WeamConfig(vocab_size=len(tokenizer), **TINY_MODEL, **settings)
     else:
-        config = WeamConfig.from_pretrained(
-            model_args.model_name_or_path, cache_dir=model_args.cache_dir,
-            trust_remote_code=model_args.trust_remote_code, **settings,
-        )
+        try:
+            config = WeamConfig.from_pretrained(
+                model_args.model_name_or_path, cache_dir=model_args.cache_dir,
+                trust_remote_code=model_args.trust_remote_code, **settings,
+            )
+        except (OSError, ValueError) as error:
+            raise InputError(f"--model_name_or_path {model_args.model_name_or_path}: {first_line(error)}") from None
     if model_args.config_overrides:
-        config.update_from_string(model_args.config_overrides)
+        shapes = {name: getattr(config, name) for name in WEIGHT_SHAPES}
+        try:
+            config.update_from_string(model_args.config_overrides)
+            config.validate()
+        except ValueError as error:  # an unknown key, a value of the wrong type or out of range
+            raise InputError(f"--config_overrides {model_args.config_overrides}: {first_line(error)}") from None
+        reshaped = [name for name in WEIGHT_SHAPES if getattr(config, name) != shapes[name]]
+        if reshaped and model_args.model_name_or_path:
+            raise InputError(f"--config_overrides {model_args.config_overrides}: {', '.join(reshaped)} would not fit "
+                             f"the weights of {model_args.model_name_or_path}; override it for a new model only (no "
+                             "--model_name_or_path)")
     return config
 
 
 def build_model(model_args, config, objective):
+    """The objective's model: new (the demo), or from the checkpoint. A setting the model refuses (e.g. a hidden
+    size its attention heads do not divide, an alignment layer past its last) is a one-line InputError."""
     model_class = getattr(modeling_weam, objective.model_class)
-    if model_args.model_name_or_path is None:
-        return model_class(config)
-    model, loading = model_class.from_pretrained(
-        model_args.model_name_or_path, config=config, cache_dir=model_args.cache_dir, output_loading_info=True
-    )
+    try:
+        if model_args.model_name_or_path is None:
+            return model_class(config)
+        model, loading = model_class.from_pretrained(
+            model_args.model_name_or_path, config=config, cache_dir=model_args.cache_dir, output_loading_info=True
+        )
+    except (OSError, ValueError) as error:
+        raise InputError(f"the {objective.title} model cannot be built: {first_line(error)}") from None
     made_at_start = getattr(model_class, "_keys_made_at_start", ())
     missing = sorted(key for key in loading["missing_keys"] if not key.startswith(made_at_start))
     if missing:
@@ -508,6 +545,19 @@ def corpus_token_ids(*parts):
             for row in batch["input_ids"]:
                 ids.update(row)
     return ids
+
+
+def validation_count(validation_pairs, report):
+    """Pairs to hold out of a corpus (`report`: its counts; None for a stream): --validation_pairs, or by default
+    VALIDATION_PAIRS, at most a tenth of the corpus. A given number that leaves nothing to train on stops the run."""
+    if validation_pairs is None:
+        return VALIDATION_PAIRS if report is None else min(VALIDATION_PAIRS, report.used // 10)
+    if report is not None and validation_pairs >= report.used:
+        raise ParallelDataError(
+            f"--validation_pairs {validation_pairs} leaves no pair of {report.name} ({report.used} pairs) to train "
+            f"on: give fewer (leave it out: a tenth, {report.used // 10}), or 0 for no evaluation"
+        )
+    return validation_pairs
 
 
 def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment, run_alignments=None,
@@ -542,10 +592,12 @@ def load_data(data_args, tokenizer, sentences, seed, cache_dir, needs_alignment,
         if report is not None:
             logger.info(str(report))
             reports.append(report)
-        if data_args.validation_pairs:
-            dataset, held_out = hold_out_pairs(dataset, data_args.validation_pairs, seed,
-                                               unit="sentences" if sentences else "pairs")
+        count = validation_count(data_args.validation_pairs, report)
+        if count:
+            dataset, held_out = hold_out_pairs(dataset, count, seed, unit="sentences" if sentences else "pairs")
             eval_sets.append(held_out)
+            if report is not None:
+                report.held_out = count
         train_sets.append(dataset)
     for spec_text in data_args.monolingual_data or []:
         dataset, report = load_monolingual_corpus(
@@ -602,6 +654,56 @@ def build_alignment_tools(args, tokenizer, model, seed, output_dir):
     return align_loss, alignment_eval
 
 
+def where_to_start(training_args, objective):
+    """The checkpoint the run goes on from (None: the start), or a one-line InputError where it would write over
+    an earlier run or resume from what is not a checkpoint of this objective.
+
+    The HF examples' convention: --output_dir holding checkpoints of an unfinished run (no model yet) resumes
+    from the last; holding a finished run, it stops, unless --overwrite_output_dir (the run starts over there).
+    `--resume_from_checkpoint true` is the Trainer's: the last checkpoint of --output_dir (complete: one cut short
+    by an interrupt is passed over)."""
+    output_dir, checkpoint = training_args.output_dir, training_args.resume_from_checkpoint
+    earlier = earlier_run(output_dir)
+    last = last_checkpoint(output_dir) if earlier else None
+    if checkpoint is not None and checkpoint.lower() == "true":
+        if last is None:
+            raise InputError(f"--resume_from_checkpoint true: {output_dir} holds no {PREFIX_CHECKPOINT_DIR}-N folder "
+                             "to resume from")
+        checkpoint = last
+    elif checkpoint is None and earlier and not training_args.overwrite_output_dir:
+        if any(not name.startswith(PREFIX_CHECKPOINT_DIR) and name != ALIGNMENTS_FOLDER for name in earlier):
+            further = f" (or --resume_from_checkpoint {last} to train it further)" if last else ""
+            raise InputError(f"--output_dir {output_dir} holds an earlier run ({listing(earlier)}): give another "
+                             f"--output_dir, or --overwrite_output_dir to train over it{further}")
+        checkpoint = last
+        if checkpoint is not None:
+            logger.warning("%s holds an unfinished run: resuming from %s (--overwrite_output_dir: from the start)",
+                           output_dir, checkpoint)
+    if checkpoint is None:
+        return None
+    if not os.path.isdir(checkpoint):
+        raise InputError(f"--resume_from_checkpoint {checkpoint}: no such folder")
+    if not os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
+        raise InputError(f"--resume_from_checkpoint {checkpoint} is not a checkpoint (no trainer_state.json): give a "
+                         f"{PREFIX_CHECKPOINT_DIR}-N folder of a run")
+    trained = checkpoint_objective(checkpoint)
+    if trained not in (None, objective.name):
+        new_run = ("leave out --resume_from_checkpoint" if training_args.resume_from_checkpoint else
+                   "give another --output_dir, or --overwrite_output_dir to start over")
+        raise InputError(f"{checkpoint} was trained with --objective {trained}, not {objective.name}: resume it with "
+                         f"--objective {trained}, or for a new run {new_run}")
+    return checkpoint
+
+
+def remove_checkpoints(output_dir):
+    """--overwrite_output_dir: an earlier run's checkpoints go, so that no later run resumes from them."""
+    removed = sorted(name for name in earlier_run(output_dir) if name.startswith(PREFIX_CHECKPOINT_DIR))
+    for name in removed:
+        shutil.rmtree(os.path.join(output_dir, name))
+    if removed:
+        logger.warning("--overwrite_output_dir: removed the earlier run's %s from %s", listing(removed), output_dir)
+
+
 def main(argv=None):
     model_args, data_args, alignment_args, training_args, objective, given = parse_command_line(
         sys.argv[1:] if argv is None else argv)
@@ -610,8 +712,11 @@ def main(argv=None):
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
     datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
     check_processes(training_args)
-    if data_args.validation_pairs == 0:
-        training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
+    for kind in ("save", "eval"):
+        strategy = getattr(training_args, f"{kind}_strategy")
+        if f"{kind}_steps" in given and strategy != IntervalStrategy.STEPS:
+            logger.warning("--%s_steps has no effect with --%s_strategy %s", kind, kind, strategy.value)
+    training_args.resume_from_checkpoint = where_to_start(training_args, objective)
     if data_args.streaming:
         # A stream's batches differ in shape: each process reads its own share instead of being sent slices.
         training_args.accelerator_config.dispatch_batches = False
@@ -622,8 +727,15 @@ def main(argv=None):
         print(f"Settings (paper: the {objective.title} paper's value, for what this command does not set):")
         print("\n".join(f"  {label:<{width}}  {value}  [{origin}]" for label, value, origin in settings), flush=True)
 
+    # Everything the long stages (alignment, training) need is checked or built before them.
+    if model_args.model_name_or_path:
+        check_model_path(model_args.model_name_or_path, "--model_name_or_path", "--tokenizer_name")
+    if objective.needs_alignment and data_args.aligner_model:  # else read after eflomal's part of the alignment
+        check_model_path(data_args.aligner_model, "--aligner_model")
+        load_tokenizer(data_args.aligner_model, "--aligner_model")
     tokenizer_name = model_args.tokenizer_name or model_args.model_name_or_path or DEMO_TOKENIZER
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name, cache_dir=model_args.cache_dir)
+    tokenizer = load_tokenizer(tokenizer_name, "--tokenizer_name" if model_args.tokenizer_name else
+                               "--model_name_or_path", "--tokenizer_name", cache_dir=model_args.cache_dir)
     config = build_config(model_args, tokenizer, objective, alignment_args.align_loss_weight)
     if len(tokenizer) > config.vocab_size:
         raise SystemExit(
@@ -631,9 +743,25 @@ def main(argv=None):
             f"{config.vocab_size}: ids beyond it have no embedding. Use the model's own tokenizer (no "
             "--tokenizer_name), or a model whose vocabulary covers this tokenizer."
         )
+    if data_args.max_seq_length > config.max_position_embeddings:
+        raise InputError(f"--max_seq_length {data_args.max_seq_length} is more than the model reads "
+                         f"({config.max_position_embeddings} positions): give at most that")
+    model = build_model(model_args, config, objective)
+    if model_args.train_heads_only:
+        model.bert.requires_grad_(False)  # the tied decoder weight is the word embedding matrix: fixed too
+    try:
+        align_loss, alignment_eval = build_alignment_tools(
+            alignment_args, tokenizer, model, training_args.seed, training_args.output_dir
+        )
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    starting_over = training_args.overwrite_output_dir and training_args.resume_from_checkpoint is None
+    if starting_over and training_args.should_save:
+        remove_checkpoints(training_args.output_dir)
+
     # The word links are part of the run: saved in OUTPUT_DIR/alignments and in every checkpoint.
     run_alignments = RunAlignments(training_args.output_dir, training_args.resume_from_checkpoint,
-                                   save_files=training_args.should_save)
+                                   save_files=training_args.should_save, overwrite=training_args.overwrite_output_dir)
     aligning = objective.needs_alignment and not data_args.streaming
     try:
         # Aligning, every process takes a shard of each corpus (weam/corpus_alignment.py), so all load the
@@ -646,6 +774,8 @@ def main(argv=None):
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
+    if evaluation is None:  # nothing held out (--validation_pairs 0, or corpora too small to spare pairs)
+        training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
     unknown = unknown_token_rate(train, tokenizer)
     if unknown > UNKNOWN_TOKEN_WARNING_RATE:
         logger.warning(
@@ -653,19 +783,10 @@ def main(argv=None):
             tokenizer_name, ": the demo tokenizer covers only the shipped sample; give --tokenizer_name (e.g. "
             "bert-base-multilingual-cased) or --model_name_or_path" if tokenizer_name == DEMO_TOKENIZER else "",
         )
-    model = build_model(model_args, config, objective)
-    if model_args.train_heads_only:
-        model.bert.requires_grad_(False)  # the tied decoder weight is the word embedding matrix: fixed too
     if model_args.prediction_vocabulary == "corpus":
         model.restrict_predictions(corpus_token_ids(train, evaluation))
         logger.info("Predictions among the %d pieces the corpora hold (of %d)", len(model.prediction_ids),
                     config.vocab_size)
-    try:
-        align_loss, alignment_eval = build_alignment_tools(
-            alignment_args, tokenizer, model, training_args.seed, training_args.output_dir
-        )
-    except (OSError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
 
     collator = DataCollatorForWeam(
         tokenizer=tokenizer,
@@ -675,10 +796,8 @@ def main(argv=None):
         pad_to_multiple_of=8 if training_args.fp16 or training_args.bf16 else None,
         **objective.collator,
     )
-    held_out = data_args.validation_pairs
-    corpora = [model_card.corpus_entry(spec, report, held_out) for spec, report in zip(data_args.train_data, reports)]
-    corpora += [model_card.corpus_entry(spec, report) for spec, report in
-                zip(data_args.monolingual_data or [], reports[len(data_args.train_data):])]
+    corpora = [model_card.corpus_entry(spec, report, report.held_out)
+               for spec, report in zip(data_args.train_data + (data_args.monolingual_data or []), reports)]
     if data_args.streaming:  # not counted ahead
         corpora = [model_card.corpus_entry(spec) for spec in data_args.train_data]
     trainer = AlignmentTrainer(
@@ -690,7 +809,7 @@ def main(argv=None):
         processing_class=tokenizer,
         align_loss=align_loss,
         alignment_eval=alignment_eval,
-        callbacks=[run_alignments],
+        callbacks=[run_alignments, ObjectiveRecord(objective.name)],
         card_info=dict(
             objective=objective.name,
             base_model=model_args.model_name_or_path,
@@ -717,13 +836,15 @@ def main(argv=None):
         if training_args.export_plain_bert:
             modeling_weam.save_as_bert(trainer.model, os.path.join(training_args.output_dir, "plain-bert"))
             tokenizer.save_pretrained(os.path.join(training_args.output_dir, "plain-bert"))
-        print(finished_message(model_args, objective, corpora, trainer.state.global_step, training_args.output_dir))
+        print(finished_message(model_args, objective, corpora, trainer.state.global_step, training_args.output_dir,
+                               config.num_hidden_layers))
     if training_args.push_to_hub:
         trainer.push_to_hub(finetuned_from=model_args.model_name_or_path, tags=["weam", objective.name])
 
 
-def finished_message(model_args, objective, corpora, steps, output_dir):
-    """What was trained on what, where it is, and what to do next."""
+def finished_message(model_args, objective, corpora, steps, output_dir, layers):
+    """What was trained on what, where it is, and what to do next: commands that run on this model as printed
+    (`layers`: the model's, which the diagnostics' default layers may exceed), once the `...` are filled."""
     data = ", ".join(
         f"{c['name']} ({c['trained']:,} {c['unit']} trained on" + (f", {c['held_out']:,} held out for evaluation)"
                                                              if c["held_out"] else ")")
@@ -743,10 +864,25 @@ def finished_message(model_args, objective, corpora, steps, output_dir):
             f"                         python run_qa.py --model_name_or_path {output_dir} ...\n"
         )
         + f"  alignment diagnostics  python run_alignment_eval.py --model {output_dir} --dictionary ... "
-        "--output_dir ...\n"
-        "  publish                this command with --push_to_hub --hub_model_id ORG/NAME"
+        + "".join(f"--{name} {layers} " for name, default in DIAGNOSTICS_LAYERS.items() if layers < default)
+        + "--output_dir ...\n"
+        f"  publish                hf upload ORG/NAME {output_dir} --exclude 'checkpoint-*'"
     )
 
 
+def interrupted_message(argv):
+    """What a run stopped by Ctrl-C saved, and the command that goes on from it."""
+    _, _, _, training_args, _, _ = parse_arguments(argv)
+    output_dir = training_args.output_dir
+    checkpoint = last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    if checkpoint is not None:
+        return f"the last checkpoint is {checkpoint}; go on from it with: " + command_with(
+            argv, "resume_from_checkpoint", checkpoint)
+    if os.path.isdir(os.path.join(output_dir, ALIGNMENTS_FOLDER)):
+        return (f"no checkpoint yet; the word alignments are saved in {os.path.join(output_dir, ALIGNMENTS_FOLDER)}, "
+                "and the same command uses them again")
+    return None
+
+
 if __name__ == "__main__":
-    main()
+    run_as_command(main, interrupted_message)

@@ -40,11 +40,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from datasets import Dataset, Features, List, Value
-from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding, EvalPrediction, TrainingArguments
+from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding, EvalPrediction
 
 from trainer_qa import QuestionAnsweringTrainer
 from utils_qa import postprocess_qa_predictions
 from weam import metrics
+from weam.cli import RunArguments, run_as_command
 from weam.finetuning import (
     CODE_SWITCH_GROUP,
     CrossLingualArguments,
@@ -53,14 +54,13 @@ from weam.finetuning import (
     InvalidItems,
     ModelArguments,
     check_arguments,
+    interrupted_message,
     load_hub_split,
     load_model,
-    load_tokenizer,
     load_training_set,
     parse_arguments,
-    run_as_command,
     run_experiment,
-    setup_logging,
+    start_experiment,
 )
 from weam.metrics.qa.answer_scores import ANSWER_NORMALIZATIONS, MLQA_LANGUAGES, check_mlqa_language
 
@@ -311,7 +311,7 @@ def drop_long_questions(examples, tokenizer, max_seq_length, doc_stride, source,
 def parse_command_line(argv=None):
     """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, qa_args, training_args = parse_arguments(
-        (ModelArguments, CrossLingualArguments, QaArguments, TrainingArguments), __doc__, argv
+        (ModelArguments, CrossLingualArguments, QaArguments, RunArguments), __doc__, argv
     )
     check_arguments(xl_args, training_args)
     qa_args.answer_normalization = qa_args.answer_normalization or OFFICIAL_NORMALIZATION.get(
@@ -328,9 +328,8 @@ def parse_command_line(argv=None):
 
 def main(argv=None):
     model_args, xl_args, qa_args, training_args = parse_command_line(argv)
-    setup_logging(training_args)
     normalization = qa_args.answer_normalization
-    tokenizer = load_tokenizer(model_args)
+    tokenizer = start_experiment(model_args, training_args, qa_args.max_seq_length)
     if not tokenizer.is_fast:
         raise InputError(
             "run_qa.py maps answers to tokens with offset mappings: it needs a fast tokenizer (tokenizer.json)"
@@ -425,4 +424,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_as_command(main)
+    run_as_command(main, functools.partial(interrupted_message, parse_command_line))

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from datasets import ClassLabel, Dataset, Features, Value
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, TrainingArguments
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from weam import metrics
+from weam.cli import RunArguments, run_as_command
 from weam.finetuning import (
     CrossLingualArguments,
     CrossLingualTrainer,
@@ -41,14 +42,13 @@ from weam.finetuning import (
     InvalidItems,
     ModelArguments,
     check_arguments,
+    interrupted_message,
     load_hub_split,
     load_model,
-    load_tokenizer,
     load_training_set,
     parse_arguments,
-    run_as_command,
     run_experiment,
-    setup_logging,
+    start_experiment,
 )
 from weam.word_alignment import read_lines
 
@@ -120,7 +120,7 @@ def read_xnli_hub(dataset_name, language, purpose, eval_split, cache_dir):
 def parse_command_line(argv=None):
     """The arguments, checked: every mistake a command line can hold stops here, before anything is downloaded."""
     model_args, xl_args, xnli_args, training_args = parse_arguments(
-        (ModelArguments, CrossLingualArguments, XnliArguments, TrainingArguments), __doc__, argv
+        (ModelArguments, CrossLingualArguments, XnliArguments, RunArguments), __doc__, argv
     )
     check_arguments(xl_args, training_args)
     return model_args, xl_args, xnli_args, training_args
@@ -128,8 +128,7 @@ def parse_command_line(argv=None):
 
 def main(argv=None):
     model_args, xl_args, xnli_args, training_args = parse_command_line(argv)
-    setup_logging(training_args)
-    tokenizer = load_tokenizer(model_args)
+    tokenizer = start_experiment(model_args, training_args, xnli_args.max_seq_length)
     accuracy = metrics.load("accuracy", "xnli")
     read_file = functools.partial(read_xnli_tsv, skip_invalid=xl_args.skip_invalid)
 
@@ -188,4 +187,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_as_command(main)
+    run_as_command(main, functools.partial(interrupted_message, parse_command_line))

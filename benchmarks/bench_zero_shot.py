@@ -64,9 +64,10 @@ POS_TRANSFER_LANGUAGES = ("de", "es", "zh")
 POS_TRAIN_SENTENCES, POS_EVAL_SENTENCES = 800, 200
 POS_MIN_MARGIN = 20.0
 
-# Every run: no checkpoints or saved models, quiet logs (a loss line every 10 steps).
+# Every run: no checkpoints or saved models, quiet logs (a loss line every 10 steps); a run redone (here or a
+# study's stage) writes over its own folder's earlier one.
 QUIET = [
-    "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none",
+    "--save_strategy", "no", "--no_save_fine_tuned_model", "--report_to", "none", "--overwrite_output_dir",
     "--disable_tqdm", "true", "--logging_steps", "10", "--per_device_eval_batch_size", "64",
 ]  # fmt: skip
 # Fine-tuning: one epoch, frozen word embeddings, batches of similar lengths (less padding).

@@ -250,7 +250,8 @@ def test_script_errors_name_the_problem(tmp_path, capsys):
         (["--tatoeba_dir", str(tmp_path)], r"tatoeba\.deu-eng\.deu does not exist; the languages in .* are: none"),
         (["--plot"], "--plot draws held-out dictionary pairs: give a --dictionary"),
         ([], "nothing to evaluate"),
-        (["--compare_model", str(tmp_path / "missing")], "missing: no such model folder"),
+        (["--tatoeba_dir", str(tmp_path), "--compare_model", str(tmp_path / "missing")],
+         "--compare_model .*missing: no such folder"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             run_alignment_eval.main(["--model", "unused", "--output_dir", str(tmp_path / "out"), *argv])

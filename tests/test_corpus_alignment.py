@@ -4,7 +4,6 @@ torch.distributed (no shared filesystem), saved with the run and reused; align_w
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -121,13 +120,21 @@ def test_links_are_saved_line_by_line_and_reused(tmp_path, recorded):
     assert len(recorded) == 1
 
 
-def test_other_pairs_or_settings_are_aligned_again_with_a_warning(tmp_path, recorded, caplog):
+def test_other_pairs_or_settings_stop_the_run_or_with_overwrite_are_aligned_again(tmp_path, recorded, caplog):
     rows = rows_of(PAIRS)
     CorpusAlignment("eflomal", {"symmetrization": "union"}, False, RunAlignments(str(tmp_path)))(rows, SPEC)
+    saved = (tmp_path / "alignments" / "en-de.align").read_text()
+    for aligner_options, corpus in (({"symmetrization": "intersection"}, rows), ({"symmetrization": "union"},
+                                                                                  rows_of(PAIRS[::-1]))):
+        # an earlier run's links, which eflomal cannot give again: kept, unless --overwrite_output_dir
+        with pytest.raises(ParallelDataError, match="an earlier run's: give another --output_dir, or "
+                           "--overwrite_output_dir to align en-de=corpus.en,corpus.de again over them"):
+            CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path)))(corpus, SPEC)
+        assert (tmp_path / "alignments" / "en-de.align").read_text() == saved
     for aligner_options, corpus in (({"symmetrization": "intersection"}, rows), ({"symmetrization": "union"},
                                                                                   rows_of(PAIRS[::-1]))):
         caplog.clear()
-        CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path)))(corpus, SPEC)
+        CorpusAlignment("eflomal", aligner_options, False, RunAlignments(str(tmp_path), overwrite=True))(corpus, SPEC)
         assert "aligning en-de=corpus.en,corpus.de again" in caplog.text
     assert len(recorded) == 3
 
@@ -177,12 +184,6 @@ def test_the_stage_feeds_prepare_corpus(tmp_path, recorded):
     assert sorted(dataset[0]["alignment"]) == [[1, 5], [2, 6]]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _process(rank, port, folders, result_dir):
     """One process of a 2-process gloo launch: the stage on PAIRS with output folder `folders[rank]`;
     again after process 1 lost its folder; then with another corpus on process 1."""
@@ -216,11 +217,11 @@ def _process(rank, port, folders, result_dir):
     dist.destroy_process_group()
 
 
-def test_two_processes_align_one_shard_each_and_share_links_without_a_shared_folder(tmp_path):
+def test_two_processes_align_one_shard_each_and_share_links_without_a_shared_folder(tmp_path, free_port):
     # one folder per process: two nodes without a shared filesystem
     folders = [str(tmp_path / "node0"), str(tmp_path / "node1")]
     # fork: the processes start with the modules loaded (spawn would import them again: 10-50 s)
-    torch.multiprocessing.start_processes(_process, args=(_free_port(), folders, str(tmp_path)), nprocs=2,
+    torch.multiprocessing.start_processes(_process, args=(free_port, folders, str(tmp_path)), nprocs=2,
                                           start_method="fork")
     first, second, mismatch = zip(*[json.loads((tmp_path / f"{rank}.json").read_text()) for rank in (0, 1)])
     calls = sorted(call for result in first for call in result["calls"])
@@ -323,7 +324,7 @@ def losses(output, key="loss"):
 
 
 @pytest.mark.slow
-def test_two_processes_align_a_shard_each_and_train_on_the_pairs_of_one(tmp_path):
+def test_two_processes_align_a_shard_each_and_train_on_the_pairs_of_one(tmp_path, free_port):
     """torchrun, 2 CPU processes (gloo), eflomal: each aligns one shard; both train on the whole corpus,
     so the masked-LM loss (which the links do not enter) equals that of one process accumulating 2 micro-batches."""
     common = ["--train_data", slice_corpus(tmp_path, 40), "--config_overrides",
@@ -335,7 +336,7 @@ def test_two_processes_align_a_shard_each_and_train_on_the_pairs_of_one(tmp_path
     script = os.path.join(ROOT, "run_pretrain.py")
     for output, launcher, extra in (
         ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                 str(_free_port())], ["--use_cpu"]),
+                 str(free_port)], ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):
         env["HF_DATASETS_CACHE"] = str(tmp_path / f"cache-{output}")

@@ -342,6 +342,7 @@ def test_export_script_writes_a_plain_bert_with_its_tokenizer(tmp_path):
     assert AutoTokenizer.from_pretrained(tmp_path / "bert")("the house")["input_ids"]
     # an encoder without MLM head is exported as an encoder, not with a random head
     model.bert.save_pretrained(tmp_path / "encoder")
+    AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(tmp_path / "encoder")
     export_bert.main(["--model", str(tmp_path / "encoder"), "--output", str(tmp_path / "encoder-bert")])
     with open(tmp_path / "encoder-bert" / "config.json") as f:
         assert json.load(f)["architectures"] == ["BertModel"]

@@ -4,7 +4,6 @@ import functools
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
@@ -552,7 +551,7 @@ def test_streaming_trains_mlm_on_two_corpora(tmp_path):
 
 
 @pytest.mark.slow
-def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path, tiny_encoder):
+def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path, tiny_encoder, free_port):
     """The README's CPU launch with --streaming, WEAM with given links (en-es) and the neural aligner (en-zh):
     2 processes x 4 pairs log exactly what 1 process logs with 2 micro-batches of 4, across an epoch's end."""
     common = ["--train_data", *stream_corpora(tmp_path), "--streaming", "--aligner", "neural",
@@ -562,11 +561,8 @@ def test_streaming_on_two_processes_trains_as_one_process_accumulating(tmp_path,
               "--max_steps", "7", "--eval_strategy", "epoch", "--save_strategy", "no"]  # 40 pairs: 5 steps an epoch
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     script = os.path.join(ROOT, "run_pretrain.py")
-    with socket.socket() as free:  # a fixed port may be taken by another run on the machine
-        free.bind(("127.0.0.1", 0))
-        port = str(free.getsockname()[1])
     for output, launcher, extra in (
-        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port],
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port)],
          ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from datasets import ClassLabel, Dataset, Features, List, Value
-from transformers import AutoTokenizer, BertConfig, BertModel, XLMRobertaTokenizer
+from transformers import AutoTokenizer, XLMRobertaTokenizer
 
 import run_pos
 from run_pos import UPOS_TAGS, predicted_tags, read_udpos_tsv, tag_windows, write_predictions
@@ -182,18 +182,6 @@ def test_predicted_tags_follow_the_windows_and_the_accuracy_is_the_hand_count(tm
 # ----------------------------------------------------------------------------- end to end
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory, mbert_tokenizer):
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(
-        vocab_size=mbert_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
-    )  # fmt: skip
-    BertModel(config).save_pretrained(folder)
-    mbert_tokenizer.save_pretrained(folder)
-    return folder
-
-
 QUICK = [
     "--save_strategy", "no", "--report_to", "none", "--disable_tqdm", "true", "--num_train_epochs", "2",
     "--learning_rate", "1e-3", "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "2",
@@ -277,7 +265,7 @@ def test_bad_options_fail_before_any_model_is_loaded(tmp_path):
     with pytest.raises(InputError, match="rows 0 to 1 of .*en.tsv"):
         run_pos.main([*base, "--eval_languages", "en", "--train_file", str(tmp_path / "en.tsv"), "--train_rows", ":2",
                       "--eval_files", str(tmp_path / "en.tsv"), "--do_train", "--do_eval"])  # fmt: skip
-    with pytest.raises(InputError, match="--model_name_or_path .*no-model: cannot load a tokenizer"):
+    with pytest.raises(InputError, match="--model_name_or_path .*no-model: no such folder"):
         run_pos.main([*base, "--eval_languages", "en", "--eval_files", str(tmp_path / "en.tsv"), "--do_eval"])
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 from safetensors import safe_open
-from transformers import TrainingArguments
+from transformers import AutoTokenizer, TrainingArguments
 
 import run_pretrain
 from weam.objectives.align_mlm import DictionaryAlignmentLoss
@@ -89,7 +89,7 @@ def test_trains_saves_and_reloads_on_the_shipped_sample(tmp_path, capsys, object
         assert set(report["skipped"]) <= {"fewer than 10 subwords on a side", "more than 128 subwords in the pair"}
         assert report["skipped"]
     assert f"on en-es ({report['used'] - 8} pairs trained on, 8 held out for evaluation)" in printed
-    assert "--push_to_hub --hub_model_id" in printed
+    assert f"hf upload ORG/NAME {output} --exclude 'checkpoint-*'" in printed  # the folder as it is, not run again
     if objective == "awesome_align":  # its result is an aligner's encoder: what to align with it, at its layer
         assert f"python align_words.py --aligner neural+eflomal --model {output} --layer 1" in printed
     else:
@@ -249,7 +249,7 @@ LOSS_TERMS = {"weam": ("mlm_loss", "cross_lingual_loss"), "tlm": ("mlm_loss",), 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", list(LOSS_TERMS))
-def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective):
+def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, objective, free_port):
     """DDP on CPU (gloo): 2 processes x 4 pairs must train and log exactly like 1 process x 2 micro-batches of 4
     (PPA: the keys of both processes enter the queue once per step); the logged head terms add up to the loss."""
     data = slice_corpus(tmp_path, f"{SAMPLE}/tico19.en-es.en", f"{SAMPLE}/tico19.en-es.es", pairs=40, words=(12, 40))
@@ -263,7 +263,7 @@ def test_two_processes_log_the_loss_of_one_process_accumulating(tmp_path, object
     script = os.path.join(ROOT, "run_pretrain.py")
     for output, launcher, extra in (
         # --use_cpu: without it, transformers on a GPU-less machine trains 2 independent copies
-        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"],
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port)],
          ["--use_cpu"]),
         ("single", [sys.executable], ["--gradient_accumulation_steps", "2"]),
     ):
@@ -328,7 +328,7 @@ def test_corpus_prediction_vocabulary_trains_only_the_output_rows_of_the_corpus_
     corpus = set()
     for path in data[0].split("=")[1].split(","):
         corpus.update(token for line in open(path, encoding="utf-8")
-                      for token in run_pretrain.AutoTokenizer.from_pretrained(start)(line.strip())["input_ids"])
+                      for token in AutoTokenizer.from_pretrained(start)(line.strip())["input_ids"])
     assert f"Predictions among the {len(corpus)} pieces the corpora hold" in caplog.text
     with safe_open(str(start / "model.safetensors"), "pt") as before, safe_open(str(trained / "model.safetensors"), "pt") as after:
         moved = (before.get_tensor("cls.predictions.bias") != after.get_tensor("cls.predictions.bias")).nonzero().flatten()
@@ -419,10 +419,10 @@ def test_no_validation_pairs_trains_without_evaluation_and_warns_of_unknown_toke
 
 
 @pytest.mark.slow
-def test_processes_that_are_not_joined_stop_with_the_fix(tmp_path):
+def test_processes_that_are_not_joined_stop_with_the_fix(tmp_path, free_port):
     """Two processes on a machine without GPUs and without --use_cpu would train two copies into one folder."""
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port),
          os.path.join(ROOT, "run_pretrain.py"), "--output_dir", str(tmp_path / "out"), "--report_to", "none"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
     )

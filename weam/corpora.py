@@ -123,11 +123,12 @@ class MonolingualSpec:
 
 @dataclass
 class CorpusReport:
-    """Pairs read = pairs used + pairs skipped (by reason)."""
+    """Pairs read = pairs used + pairs skipped (by reason); of those used, `held_out` for evaluation."""
 
     name: str
     read: int = 0
     used: int = 0
+    held_out: int = 0
     skipped: Counter = field(default_factory=Counter)
     unit: str = "pairs"  # what `read` and `used` count: "pairs", or "sentences" of a monolingual corpus
 

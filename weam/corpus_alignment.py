@@ -16,8 +16,10 @@ for a few million pairs in one process) and cannot be seeded. So:
 * The links are part of the run (`RunAlignments`): OUTPUT_DIR/alignments/NAME.align has one line per
   line of the corpus (blank: skipped), NAME.json the corpus' fingerprint and the aligner's settings, and
   every checkpoint a copy. A resume, another node, or a later run on the same pairs with the same
-  settings reuses them instead of aligning again (eflomal would give other links, hence other losses);
-  saved links of other pairs or settings are aligned again, with a warning.
+  settings reuses them instead of aligning again (eflomal would give other links, hence other losses).
+  Saved links of other pairs or settings are an earlier run's: they stop the run, unless
+  --overwrite_output_dir (aligned again, with a warning). The records name files and models by their names
+  (a model also by a hash of its files), never by local paths: they are pushed with the folder.
 """
 
 import glob
@@ -36,6 +38,7 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from weam.corpora import ParallelDataError
+from weam.model_card import public_location
 from weam.word_alignment import align_words, pharaoh_line, split_words
 
 logger = logging.getLogger(__name__)
@@ -90,12 +93,28 @@ def links_fingerprint(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def local_model(folder: str) -> str:
+    """A local model folder as a record names it: its name and the SHA-256 of its files (not its path)."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            digest.update(name.encode() + b"\0")
+            with open(path, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+    return f"{os.path.basename(os.path.normpath(folder))} sha256:{digest.hexdigest()}"
+
+
 def aligner_settings(aligner: str, options: dict, pretokenized: bool) -> dict:
-    """What decides the links besides the pairs (JSON; options that are not plain values by their hash)."""
+    """What decides the links besides the pairs (JSON; options that are not plain values by their hash, a local
+    model by `local_model`)."""
     settings = {"aligner": aligner, "pretokenized": pretokenized}
     for name, value in sorted(options.items()):
         if name in RUNTIME_OPTIONS:
             continue
+        if isinstance(value, str) and os.path.isdir(value):
+            value = local_model(value)
         plain = value is None or isinstance(value, (str, int, float, bool))
         settings[name] = value if plain else "sha256:" + hashlib.sha256(repr(value).encode()).hexdigest()
     return settings
@@ -108,13 +127,16 @@ class RunAlignments(TrainerCallback):
     `NAME.align` (one Pharaoh line per line of the corpus, blank for a line not used) and `NAME.json`
     (the record); as a `TrainerCallback` it hard-links (or copies) them into each checkpoint it saves.
     `save_files=False` (a process that does not save, see `TrainingArguments.should_save`) only reads.
+    Saved links of other pairs or settings (an earlier run's, or of the checkpoint resumed from) stop the run,
+    unless `overwrite` (--overwrite_output_dir): then this run's corpus is aligned again, over them.
     """
 
-    def __init__(self, output_dir, resume_from_checkpoint=None, save_files=True):
+    def __init__(self, output_dir, resume_from_checkpoint=None, save_files=True, overwrite=False):
         self.folder = os.path.join(output_dir, FOLDER)
-        resumed = [os.path.join(resume_from_checkpoint, FOLDER)] if isinstance(resume_from_checkpoint, str) else []
-        self.search = resumed + [self.folder]
+        self.resumed = os.path.join(resume_from_checkpoint, FOLDER) if isinstance(resume_from_checkpoint, str) else None
+        self.search = [self.resumed, self.folder] if self.resumed else [self.folder]
         self.save_files = save_files
+        self.overwrite = overwrite
         self.names = []  # of this run's corpora, in order
 
     def name_for(self, corpus_name: str) -> str:
@@ -127,8 +149,9 @@ class RunAlignments(TrainerCallback):
         return name
 
     def find(self, record: dict, name: str, row_lines: list[int]):
-        """(links of the rows, record) saved for these pairs and settings, or None (with a warning when
-        this corpus' saved links are for other pairs or settings)."""
+        """((links of the rows, record) saved for these pairs and settings, or None; why the run must stop, or
+        None). It stops where this corpus' saved links are of other pairs or settings, or the checkpoint resumed
+        from aligned other corpora (with `overwrite`: a warning, and the corpus is aligned again)."""
         stale = None
         for folder in self.search:
             for record_path in sorted(glob.glob(os.path.join(glob.escape(folder), "*.json"))):
@@ -149,15 +172,20 @@ class RunAlignments(TrainerCallback):
                     logger.warning(f"{record_path}: its .align file does not hold the links it records; ignored")
                     continue
                 logger.info(f"{record['corpus']}: using the word alignments saved in {record_path}")
-                return links, {**saved, "corpus": record["corpus"], "files": record["files"]}
+                return (links, {**saved, "corpus": record["corpus"], "files": record["files"]}), None
         if stale is not None:
             path, saved = stale
             differs = [key for key in ("pairs", "pairs_sha256", "settings") if saved.get(key) != record.get(key)]
-            logger.warning(
-                f"{path}: saved word alignments of other pairs or aligner settings ({', '.join(differs)} differ: "
-                f"{saved.get('corpus')}, {saved.get('settings')}); aligning {record['corpus']} again"
-            )
-        return None
+            found = (f"{path}: saved word alignments of other pairs or aligner settings ({', '.join(differs)} differ: "
+                     f"{saved.get('corpus')}, {saved.get('settings')})")
+            if not self.overwrite:
+                return None, (f"{found}, an earlier run's: give another --output_dir, or --overwrite_output_dir to "
+                              f"align {record['corpus']} again over them")
+            logger.warning(f"{found}; aligning {record['corpus']} again")
+        elif self.resumed and os.path.isdir(self.resumed) and not self.overwrite:
+            return None, (f"{os.path.dirname(self.resumed)} was trained on other corpora (no word alignments of "
+                          f"{record['corpus']}): resume it with its own --train_data")
+        return None, None
 
     def save(self, name: str, record: dict, row_lines: list[int], links: list[str]):
         if not self.save_files:
@@ -236,26 +264,30 @@ class CorpusAlignment:
         row_lines = rows["line"][:] if "line" in rows.column_names else list(range(1, len(rows) + 1))
         files = [path for path in spec.location.split(",") if os.path.isfile(path)]
         record = {
-            "corpus": f"{spec.name}={spec.location}",
-            "files": [{"path": os.path.abspath(path), "bytes": os.path.getsize(path)} for path in files],
+            "corpus": f"{spec.name}={public_location(spec.location)}",
+            "files": [{"name": os.path.basename(path), "bytes": os.path.getsize(path)} for path in files],
             "pairs": len(rows),
             "lines": max(row_lines, default=0),
             "pairs_sha256": pairs_fingerprint(rows),
             "settings": aligner_settings(self.aligner, self.options, self.pretokenized),
         }
         name = self.run_alignments.name_for(spec.name)
-        found = self.run_alignments.find(record, name, row_lines)
+        found, refusal = self.run_alignments.find(record, name, row_lines)
         links, saved = found if found is not None else (None, None)
-        if processes > 1:  # all processes train on the links of the lowest process that has saved ones
-            records = [None] * processes
-            dist.all_gather_object(records, (record["pairs_sha256"], saved), group=group)
-            others = [k for k, (pairs_sha256, _) in enumerate(records) if pairs_sha256 != records[0][0]]
+        if processes > 1:
+            gathered = [None] * processes
+            dist.all_gather_object(gathered, (record["pairs_sha256"], saved, refusal), group=group)
+            others = [k for k, (pairs_sha256, _, _) in enumerate(gathered) if pairs_sha256 != gathered[0][0]]
             if others:
                 raise ParallelDataError(
                     f"{record['corpus']}: processes {others} read other pairs than process 0; every node of the "
                     "launch must have the same corpus (same files, same --skip_invalid and --max_line_chars)"
                 )
-            records = [held for _, held in records]
+            refusal = next((held for _, _, held in gathered if held), None)  # one process' stops them all
+        if refusal:
+            raise ParallelDataError(refusal)
+        if processes > 1:  # all processes train on the links of the lowest process that has saved ones
+            records = [held for _, held, _ in gathered]
             holders = [k for k, held in enumerate(records) if held]
             if not holders:
                 links = None

@@ -32,21 +32,16 @@ import datasets
 import torch
 import transformers
 from torch.utils.data import DataLoader
-from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import AutoConfig, Trainer, TrainingArguments, set_seed
+
+from weam import cli
+from weam.cli import (
+    ArgumentParser, InputError, check_language_codes, check_model_path, command_with, earlier_run, first_line,
+    listing, other_language_codes_field, training_problems,
+)
+from weam.trainer import FiniteLossTrainer
 
 logger = logging.getLogger(__name__)
-
-
-class InputError(ValueError):
-    """Bad input (an option, a file, an item): the message names it and says what to do."""
-
-
-def run_as_command(main):
-    """Run a script's `main()`: bad input ends it with its one-line message (exit status 1), not a traceback."""
-    try:
-        main()
-    except InputError as error:
-        sys.exit(f"error: {error}")
 
 ENGLISH = "en"
 # The column that marks a translated item and its code-switched variants (see `code_switch`).
@@ -206,23 +201,19 @@ class CrossLingualArguments:
         },
     )
 
+    other_language_codes: list[str] = other_language_codes_field()
+
     def __post_init__(self):
-        # A JSON/YAML file is not checked by the parser: its lists must be lists.
-        for option in ("eval_languages", "seeds", "train_file", "eval_files"):
-            value = getattr(self, option)
-            if value is not None and not isinstance(value, list):
-                raise InputError(f"{option} must be a list, e.g. [de, es] in YAML (spaces on the command line)")
         if not self.eval_languages:
             raise InputError("--eval_languages names no language")
+        check_language_codes(self.eval_languages, "--eval_languages", self.other_language_codes)
+        check_language_codes([self.train_language], "--train_language", self.other_language_codes)
         if len(set(self.eval_languages)) != len(self.eval_languages):
             raise InputError(f"--eval_languages repeats a language: {' '.join(self.eval_languages)}")
         if self.code_switch and not self.translate_train:
             raise InputError("--code_switch augments translated training data: it needs --translate_train")
-        if self.seeds is not None:
-            if not all(isinstance(seed, int) for seed in self.seeds):
-                raise InputError(f"--seeds must be integers separated by spaces, e.g. 1 2 3; got {self.seeds}")
-            if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-                raise InputError(f"--seeds must name distinct seeds, got {self.seeds}")
+        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+            raise InputError(f"--seeds must name distinct seeds, got {self.seeds}")
         for option in ("train_rows", "eval_rows"):
             parse_rows(getattr(self, option), option)  # fail at start, not after fine-tuning
 
@@ -267,19 +258,20 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
 def parse_arguments(dataclass_types, description, argv=None):
     """Command-line options, or one .json/.yaml file holding them all."""
-    parser = HfArgumentParser(dataclass_types, description=description, formatter_class=HelpFormatter)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(yaml_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    parser = ArgumentParser(dataclass_types, description=description, formatter_class=HelpFormatter)
+    return parser.parse(argv)
 
 
 def check_arguments(xl_args, training_args):
     """Errors no single dataclass can see: they need the training arguments too."""
     if training_args.output_dir is None:
         raise InputError("--output_dir is required: the result tables are written there")
+    problems = training_problems(training_args)
+    if problems:
+        raise InputError("; ".join(problems))
+    if training_args.resume_from_checkpoint is not None:
+        raise InputError("--resume_from_checkpoint: each fine-tuning starts from the model; an experiment does not "
+                         "resume (run it again with --overwrite_output_dir)")
     if not training_args.do_train and not training_args.do_eval:
         raise InputError("nothing to do: pass --do_train and/or --do_eval")
     if (
@@ -326,6 +318,38 @@ def rows_overlap(first, second):
     stops = [rows.stop for rows in (first, second) if rows and rows.stop is not None]
     stop = min(stops) if stops else None
     return (start, stop) if stop is None or start < stop else None
+
+
+def start_experiment(model_args, training_args, max_seq_length):
+    """What every script does first, before the data: logging, the output folder (an earlier experiment there is
+    not written over unasked), the model (its path, its tokenizer, how many tokens it reads). Returns the
+    tokenizer."""
+    setup_logging(training_args)
+    earlier = earlier_run(training_args.output_dir)
+    if earlier and not training_args.overwrite_output_dir:
+        raise InputError(f"--output_dir {training_args.output_dir} holds an earlier run ({listing(earlier)}): give "
+                         "another --output_dir, or --overwrite_output_dir to write over it")
+    check_model_path(model_args.model_name_or_path, "--model_name_or_path", "--tokenizer_name")
+    tokenizer = load_tokenizer(model_args)
+    try:
+        config = AutoConfig.from_pretrained(model_args.model_name_or_path, cache_dir=model_args.cache_dir,
+                                            trust_remote_code=model_args.trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise InputError(f"--model_name_or_path {model_args.model_name_or_path}: {first_line(error)}") from error
+    if max_seq_length > config.max_position_embeddings:
+        raise InputError(f"--max_seq_length {max_seq_length} is more than {model_args.model_name_or_path} reads "
+                         f"({config.max_position_embeddings} positions): give at most that")
+    return tokenizer
+
+
+def interrupted_message(parse_command_line, argv):
+    """What an interrupted experiment left in its folder, and the command that runs it again over them."""
+    *_, training_args = parse_command_line(argv)
+    runs = [name for name in earlier_run(training_args.output_dir) if name.startswith("seed-")]
+    if not runs:
+        return None
+    return (f"{training_args.output_dir} holds the runs begun ({listing(runs)}); the table is written at the end. "
+            f"Run the experiment again with: {command_with(argv, 'overwrite_output_dir')}")
 
 
 def setup_logging(training_args):
@@ -487,14 +511,9 @@ def load_training_set(xl_args, language, read_file, read_hub, english_fields, ke
 
 def load_tokenizer(model_args):
     """The tokenizer, loaded first: a model path or Hub id that cannot be read fails here, in one line."""
-    name = model_args.tokenizer_name or model_args.model_name_or_path
-    try:
-        return AutoTokenizer.from_pretrained(
-            name, cache_dir=model_args.cache_dir, trust_remote_code=model_args.trust_remote_code
-        )
-    except OSError as error:
-        option = "--tokenizer_name" if model_args.tokenizer_name else "--model_name_or_path"
-        raise InputError(f"{option} {name}: cannot load a tokenizer: {error}") from error
+    option = "--tokenizer_name" if model_args.tokenizer_name else "--model_name_or_path"
+    return cli.load_tokenizer(model_args.tokenizer_name or model_args.model_name_or_path, option, "--tokenizer_name",
+                              cache_dir=model_args.cache_dir, trust_remote_code=model_args.trust_remote_code)
 
 
 def load_model(model_args, auto_class, lora_task_type, seed, **config_overrides):
@@ -610,7 +629,7 @@ class GroupedBatchSampler(torch.utils.data.Sampler):
             yield [row for group in order[start : start + self.groups_per_batch] for row in self.groups[group]]
 
 
-class CrossLingualTrainer(Trainer):
+class CrossLingualTrainer(FiniteLossTrainer):
     """A `Trainer` whose training batches keep code-switched variants with their original item (when the
     training set has a `CODE_SWITCH_GROUP` column, batches are drawn by `GroupedBatchSampler`), and whose
     evaluation keeps the rows in order."""

@@ -84,6 +84,18 @@ def public_name(location):
     return os.path.basename(os.path.normpath(location)) if os.path.exists(location) else location
 
 
+def is_local_corpus(location):
+    """Whether a `--train_data` location is local files or a folder (else a Hub dataset)."""
+    return "," in location or os.path.exists(location)
+
+
+def public_location(location):
+    """A `--train_data` location without local folders: its files' names (`a.en,a.de`), or a Hub id as it is."""
+    if not is_local_corpus(location):
+        return location
+    return ",".join(os.path.basename(os.path.normpath(path)) for path in location.split(","))
+
+
 def corpus_entry(spec_text, report=None, held_out=0):
     """A `--train_data` corpus as the card shows it: its name, file names or Hub id (no local paths), pair counts.
 
@@ -91,14 +103,12 @@ def corpus_entry(spec_text, report=None, held_out=0):
     sentences); `held_out`: pairs kept for evaluation.
     """
     name, _, location = spec_text.rpartition("=")
-    paths = location.split(",")
-    local = len(paths) > 1 or os.path.exists(location)
-    hub_dataset = None if local else location.partition("@")[0].partition(":")[0]
+    hub_dataset = None if is_local_corpus(location) else location.partition("@")[0].partition(":")[0]
     monolingual = report is not None and report.unit == "sentences"
     return {
         "name": (name or location) + (" (monolingual sentences)" if monolingual else ""),
         "unit": report.unit if report is not None else "pairs",
-        "source": ", ".join(os.path.basename(os.path.normpath(path)) for path in paths) if local else location,
+        "source": ", ".join(public_location(location).split(",")),
         "hub_dataset": hub_dataset,
         "trained": report.used - held_out if report is not None else None,
         "held_out": held_out if report is not None else None,

@@ -7,14 +7,67 @@
 * The model's `after_optimizer_step` once per optimizer step, before that step's checkpoint is saved
   (PPA: the key encoder and the queue).
 * Quick alignment diagnostics (dictionary P@k, Tatoeba retrieval) at every evaluation: a callback.
+* A loss that becomes NaN or inf stops the run (`FiniteLossTrainer`), before a broken model is saved.
+* The objective, recorded in every checkpoint (`ObjectiveRecord`): a resume with another one is refused.
 * Every saved folder has a model card. A checkpoint holds everything needed to resume; the result holds
   what the model publishes (PPA: the query encoder, not the key encoder and queue).
 """
 
+import os
+
 import torch
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer, TrainerCallback, TrainerState
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_callback import ExportableState
+from transformers.trainer_utils import sort_checkpoints
 
 from weam import model_card
+from weam.cli import InputError
+
+
+class NonFiniteLoss(InputError):
+    """The loss became NaN or inf: the weights are lost to it, and nothing more is worth saving."""
+
+
+class FiniteLossTrainer(Trainer):
+    """A `Trainer` that stops at the first step whose loss is NaN or inf, saying where and what to try, before
+    that step's update, checkpoint, model or card (the Trainer would log the mean of the finite steps and go on
+    to save a broken model)."""
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not torch.isfinite(loss).all():
+            precision = " or train in fp32 (without --bf16/--fp16)" if self.args.bf16 or self.args.fp16 else ""
+            raise NonFiniteLoss(
+                f"the training loss became {loss.float().mean().item()} at step {self.state.global_step + 1}: stopped, "
+                f"saving nothing more (checkpoints before it may hold the diverging weights already). Lower "
+                f"--learning_rate (it is {self.args.learning_rate:g}){precision}"
+            )
+        return loss
+
+
+class ObjectiveRecord(TrainerCallback, ExportableState):
+    """The run's objective, in the Trainer state of every checkpoint (`TrainerState.stateful_callbacks`), so
+    that a resume can tell a checkpoint of another objective (`checkpoint_objective`)."""
+
+    def __init__(self, objective: str):
+        self.objective = objective
+
+    def state(self) -> dict:
+        return {"args": {"objective": self.objective}, "attributes": {}}
+
+
+def last_checkpoint(folder):
+    """The last complete checkpoint-N of `folder` (the Trainer writes its trainer_state.json last), or None."""
+    complete = [path for path in sort_checkpoints(folder) if os.path.isfile(os.path.join(path, TRAINER_STATE_NAME))]
+    return complete[-1] if complete else None
+
+
+def checkpoint_objective(checkpoint):
+    """The objective a checkpoint was trained with (None: a checkpoint from before the record was kept)."""
+    callbacks = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME)).stateful_callbacks
+    record = (callbacks or {}).get(ObjectiveRecord.__name__)
+    return ObjectiveRecord.from_state(record).objective if record else None
 
 
 class EpochToCollator(TrainerCallback):
@@ -47,7 +100,7 @@ def head_figures(sums):
     return figures
 
 
-class AlignmentTrainer(Trainer):
+class AlignmentTrainer(FiniteLossTrainer):
     def __init__(self, *args, card_info: dict | None = None, align_loss=None, alignment_eval=None, **kwargs):
         """`align_loss`: an `align_mlm.DictionaryAlignmentLoss` (α·L_align) or None;
         `alignment_eval`: a `diagnostics.AlignmentEvalCallback` whose figures join each evaluation's metrics,

@@ -374,9 +374,12 @@ def load_encoder(model_name_or_path, layer, device=None):
 
     The last encoder loaded is kept: a folder rewritten since is not reloaded in the same process.
     """
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as transformers_logging
 
+    from weam.cli import load_tokenizer
+
+    tokenizer = load_tokenizer(model_name_or_path, "model")  # first: one line if the model cannot be read
     config = AutoConfig.from_pretrained(model_name_or_path)
     if not 0 <= layer <= config.num_hidden_layers:
         raise ValueError(f"{model_name_or_path} has layers 0-{config.num_hidden_layers}, not {layer}")
@@ -388,7 +391,7 @@ def load_encoder(model_name_or_path, layer, device=None):
     finally:
         transformers_logging.set_verbosity(verbosity)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return AutoTokenizer.from_pretrained(model_name_or_path), model.to(device).eval()
+    return tokenizer, model.to(device).eval()
 
 
 def _embed(tokenizer, model, sentences, texts, layer):
