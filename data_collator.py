@@ -38,21 +38,26 @@ def uniform(keys: np.ndarray, stream: int, counters: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def is_pair(special_tokens_mask: list[int]) -> bool:
-    """Whether an example is a sentence pair (two runs of non-special tokens), not a single sentence."""
-    return sum(not special and (k == 0 or special_tokens_mask[k - 1])
-               for k, special in enumerate(special_tokens_mask)) == 2
-
-
-def sentence_spans(special_tokens_mask: list[int]) -> tuple[int, int, int, int]:
-    """(S start, S end, T start, T end) of a pair: its two runs of non-special tokens. Works for any
-    tokenizer's pair template (`[CLS] S [SEP] T [SEP]`, XLM-R's `<s> S </s></s> T </s>`)."""
+def sentence_runs(special_tokens_mask: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of each run of non-special tokens: one for a single sentence, two for a pair, whatever the
+    tokenizer's template (`[CLS] S [SEP] T [SEP]`, XLM-R's `<s> S </s></s> T </s>`)."""
     starts = [k for k, special in enumerate(special_tokens_mask) if not special and (k == 0 or special_tokens_mask[k - 1])]
     ends = [k + 1 for k, special in enumerate(special_tokens_mask)
             if not special and (k + 1 == len(special_tokens_mask) or special_tokens_mask[k + 1])]
-    if len(starts) != 2:
-        raise ValueError(f"expected a sentence pair (two runs of non-special tokens), found {len(starts)} run(s)")
-    return starts[0], ends[0], starts[1], ends[1]
+    return list(zip(starts, ends))
+
+
+def is_pair(special_tokens_mask: list[int]) -> bool:
+    """Whether an example is a sentence pair, not a single sentence (of monolingual data)."""
+    return len(sentence_runs(special_tokens_mask)) == 2
+
+
+def sentence_spans(special_tokens_mask: list[int]) -> tuple[int, int, int, int]:
+    """(S start, S end, T start, T end) of a pair."""
+    runs = sentence_runs(special_tokens_mask)
+    if len(runs) != 2:
+        raise ValueError(f"expected a sentence pair (two runs of non-special tokens), found {len(runs)} run(s)")
+    return *runs[0], *runs[1]
 
 
 def swap_pair_order(example: dict) -> dict:

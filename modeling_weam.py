@@ -353,7 +353,7 @@ def gather_from_all_processes(tensor):
     size = torch.tensor([tensor.shape[0]], device=tensor.device)
     sizes = [torch.zeros_like(size) for _ in range(world)]
     dist.all_gather(sizes, size)
-    longest = int(max(sizes))
+    longest = max(int(max(sizes)), 1)  # no process with rows: one row of padding, dropped below
     padded = tensor.new_zeros(longest, *tensor.shape[1:])
     padded[: tensor.shape[0]] = tensor
     gathered = [torch.zeros_like(padded) for _ in range(world)]
@@ -495,9 +495,11 @@ class PpaForPreTraining(MaskedPreTrainingModel):
         """The step's keys, gathered from every process, enter the queue; then the key encoder takes its
         momentum step towards the query encoder the optimizer just updated (MoCo's order: the next step's
         keys come from the moved key encoder)."""
-        if self.step_keys:
-            self.queue.enqueue(gather_from_all_processes(torch.cat(self.step_keys)))
-            self.step_keys = []
+        # every process gathers, also one whose micro-batches held no pair (single sentences of monolingual data):
+        # the others wait for it in the gather
+        keys = torch.cat(self.step_keys) if self.step_keys else self.queue.keys.new_zeros(0, self.queue.keys.shape[1])
+        self.queue.enqueue(gather_from_all_processes(keys))
+        self.step_keys = []
         self.momentum_update()
 
     def _embed(self, encoder, projection, attention_mask, **inputs):

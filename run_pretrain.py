@@ -665,13 +665,14 @@ def where_to_start(training_args, objective):
     output_dir, checkpoint = training_args.output_dir, training_args.resume_from_checkpoint
     earlier = earlier_run(output_dir)
     last = last_checkpoint(output_dir) if earlier else None
+    finished = any(not name.startswith(PREFIX_CHECKPOINT_DIR) and name != ALIGNMENTS_FOLDER for name in earlier)
     if checkpoint is not None and checkpoint.lower() == "true":
         if last is None:
             raise InputError(f"--resume_from_checkpoint true: {output_dir} holds no {PREFIX_CHECKPOINT_DIR}-N folder "
                              "to resume from")
         checkpoint = last
     elif checkpoint is None and earlier and not training_args.overwrite_output_dir:
-        if any(not name.startswith(PREFIX_CHECKPOINT_DIR) and name != ALIGNMENTS_FOLDER for name in earlier):
+        if finished:
             further = f" (or --resume_from_checkpoint {last} to train it further)" if last else ""
             raise InputError(f"--output_dir {output_dir} holds an earlier run ({listing(earlier)}): give another "
                              f"--output_dir, or --overwrite_output_dir to train over it{further}")
@@ -679,6 +680,11 @@ def where_to_start(training_args, objective):
         if checkpoint is not None:
             logger.warning("%s holds an unfinished run: resuming from %s (--overwrite_output_dir: from the start)",
                            output_dir, checkpoint)
+    elif (checkpoint is not None and finished and not training_args.overwrite_output_dir
+          and os.path.dirname(os.path.abspath(checkpoint)) != os.path.abspath(output_dir)):
+        # another run's checkpoint, resumed into this one's folder, would write over this one's model
+        raise InputError(f"--output_dir {output_dir} holds an earlier run ({listing(earlier)}), not {checkpoint}'s: "
+                         "give another --output_dir to resume it into, or --overwrite_output_dir to train over it")
     if checkpoint is None:
         return None
     if not os.path.isdir(checkpoint):
@@ -755,9 +761,6 @@ def main(argv=None):
         )
     except (OSError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
-    starting_over = training_args.overwrite_output_dir and training_args.resume_from_checkpoint is None
-    if starting_over and training_args.should_save:
-        remove_checkpoints(training_args.output_dir)
 
     # The word links are part of the run: saved in OUTPUT_DIR/alignments and in every checkpoint.
     run_alignments = RunAlignments(training_args.output_dir, training_args.resume_from_checkpoint,
@@ -774,6 +777,10 @@ def main(argv=None):
             )
     except ParallelDataError as error:
         raise SystemExit(f"error: {error}") from None
+    # the earlier run's checkpoints go only once this run has its data (a data error keeps them)
+    starting_over = training_args.overwrite_output_dir and training_args.resume_from_checkpoint is None
+    if starting_over and training_args.should_save:
+        remove_checkpoints(training_args.output_dir)
     if evaluation is None:  # nothing held out (--validation_pairs 0, or corpora too small to spare pairs)
         training_args.eval_strategy, training_args.do_eval = IntervalStrategy.NO, False
     unknown = unknown_token_rate(train, tokenizer)

@@ -262,7 +262,8 @@ def kept_links(args, transformation, fraction):
 
 
 def prepare_data(args):
-    """Writes every file the runs need (see `data_paths`); returns a digest of their contents (the data key)."""
+    """Writes every file the runs need (see `data_paths`); returns (the data key: a digest of the data stage's key and
+    of the files it keeps in RESULTS_DIR/data, its record)."""
     settings = {name: getattr(args, name) for name in ("sentences", "min_words", "max_words", "vocab_size",
                                                        "dictionary_fraction", "noisy_link_share", "seed")}
     settings.update(transformations=args.transformations,
@@ -292,6 +293,10 @@ def build_data(args, settings, key, start, previous):
     kept.mkdir(parents=True, exist_ok=True)
     (kept / "transliteration.json").write_text(transliteration.to_json() + "\n", encoding="utf-8")
     write_lines(paths["en"], (" ".join(words) for words in sample))
+    corpus_digest = hashlib.sha256(paths["en"].read_bytes()).hexdigest()[:16]
+    if previous is not None and previous["result"].get("corpus sha256", corpus_digest) != corpus_digest:
+        sys.exit(f"the corpus rebuilt from {PARALLEL} differs from the one study/results/controlled/data.json recorded "
+                 "(other shared data, or another evaluation-set filter): remove that file to run the data stage again")
     derived_words = [[transliteration.word(word) for word in words] for words in sample]  # any order: the same words
     if previous is None:
         vocabulary = train_tokenizer(sample + derived_words, args.vocab_size, paths["tokenizer"])
@@ -302,7 +307,8 @@ def build_data(args, settings, key, start, previous):
     types = sorted({word for words in sample for word in words})
     chosen = random.Random(args.seed).sample(types, round(args.dictionary_fraction * len(types)))
     write_lines(paths["dictionary"], (f"{word} {transliteration.word(word)}" for word in sorted(chosen)))
-    result = {"corpus": counts, "vocabulary": vocabulary, "word types": len(types), "dictionary pairs": len(chosen),
+    result = {"corpus": counts, "corpus sha256": corpus_digest, "vocabulary": vocabulary, "word types": len(types),
+              "dictionary pairs": len(chosen),
               "characters transliterated": len(transliteration.table), "pairs": {}, "eflomal AER": {},
               "noisy AER": {}}
     result["subwords per word"] = subword_rate(paths["tokenizer"], sample[:2000], derived_words[:2000])
@@ -404,6 +410,11 @@ def pretrain_argv(args, transformation, row, fraction, seed):
         "--other_language_codes", DERIVED,
     ]  # fmt: skip
     if with_pairs:
+        if links == "eflomal" and not uses_eflomal(args, transformation, fraction):
+            sys.exit(f"{transformation} {row} at {percent(fraction)}% needs eflomal's links of those pairs, which the "
+                     "data stage aligns only for the rows it was run with: run the study with its recorded rows, or "
+                     "remove study/results/controlled/data.json to run the data stage again (eflomal cannot be "
+                     "seeded: every model would then train again)")
         third = f",{files[links]}" if links else ""
         sentence_weight = (1 - args.pair_share) / 2
         argv += ["--train_data", f"en-{DERIVED}={files['pairs_en']},{files['pairs_xx']}{third}",
@@ -519,22 +530,30 @@ def run_transfer(args, task, name, model_key, model_path, transformation):
     return run_study.resumable(args, f"{task}-{name}", settings, run, model_path)
 
 
-def alignment_score(model_dir, word_pairs):
-    """ALIGN-MLM's alignment score: the share of `word_pairs` (English word, derived word), both single tokens, whose
-    derived word is the nearest (cosine of input embeddings) of the English word among all their derived words."""
+def alignment_score(model_dir, word_pairs, scored=None):
+    """ALIGN-MLM's alignment score: the share of the English words of `scored` (default: all of `word_pairs`) whose
+    own derived word is the nearest (cosine of input embeddings) among the derived words of all `word_pairs`. A
+    pair counts only where both words are single tokens; returns (score in points or None, pairs scored)."""
     from transformers import AutoModel, AutoTokenizer
 
     from weam.diagnostics import precision_at_k
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     embeddings = AutoModel.from_pretrained(model_dir).get_input_embeddings().weight.detach()
-    ids = [(tokenizer.convert_tokens_to_ids(english), tokenizer.convert_tokens_to_ids(derived))
-           for english, derived in word_pairs]
-    ids = [(e, d) for e, d in ids if tokenizer.unk_token_id not in (e, d)]
-    if not ids:
+
+    def single_tokens(pairs):
+        ids = [(tokenizer.convert_tokens_to_ids(english), tokenizer.convert_tokens_to_ids(derived))
+               for english, derived in pairs]
+        return [(e, d) for e, d in ids if tokenizer.unk_token_id not in (e, d)]
+
+    candidates = single_tokens(word_pairs)
+    queries = single_tokens(word_pairs if scored is None else scored)
+    if not queries:
         return None, 0
-    english, derived = (embeddings[[pair[k] for pair in ids]] for k in (0, 1))
-    return 100 * precision_at_k(english, derived, [{k} for k in range(len(ids))], ks=(1,))[1], len(ids)
+    position = {derived: k for k, (_, derived) in enumerate(candidates)}
+    hits = precision_at_k(embeddings[[e for e, _ in queries]], embeddings[[d for _, d in candidates]],
+                          [{position[d]} for _, d in queries], ks=(1,))
+    return 100 * hits[1], len(queries)
 
 
 def run_alignment_score(args, name, model_key, model_path):
@@ -552,11 +571,12 @@ def run_alignment_score(args, name, model_key, model_path):
         in_dictionary = {line.split(" ")[0] for line in read_lines(data["dictionary"])}
         result = {}
         for part, chosen in (("all", single), ("outside the dictionary", [p for p in single if p[0] not in in_dictionary])):
-            score, count = alignment_score(model, chosen)
+            score, count = alignment_score(model, single, scored=chosen)  # among every derived word, both parts
             result[part] = {"score": None if score is None else round(score, 2), "words": count}
         return result
 
-    return run_study.resumable(args, f"alignment-{name}", {"model": model_key}, run, model_path)
+    settings = {"model": model_key, "candidates": "every single-token derived word of the corpus"}
+    return run_study.resumable(args, f"alignment-{name}", settings, run, model_path)
 
 
 def run_all(args):
@@ -589,10 +609,8 @@ def counts(records, measure, seeds):
 def interval(args, runs, baseline_runs, words):
     """{"delta", "ci95", "minimum_detectable_effect"}: run_study's paired bootstrap over pre-training seeds,
     fine-tuning seeds and test items (one language)."""
-    delta, ci95, error = run_study.paired_comparison(runs, baseline_runs, words, np.zeros(len(words), dtype=int),
-                                                     args.bootstrap_samples, args.seed)
-    return {"delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
-            "minimum_detectable_effect": round((run_study.Z_95 + run_study.Z_80_POWER) * error, 2)}
+    return run_study.difference_entry(runs, baseline_runs, words, np.zeros(len(words), dtype=int),
+                                      args.bootstrap_samples, args.seed)
 
 
 def level(args, runs, words):
@@ -605,10 +623,10 @@ def task_scores(args, records):
     seeds = args.finetune_seeds
     zs, words = counts(records, "zs", seeds)
     sup, _ = counts(records, "sup", seeds)
-    english, english_words = counts(records, "en", seeds)
+    english, english_test_words = counts(records, "en", seeds)
     scores = {}
     for name, runs, item_words in (("zs", zs, words), ("sup", sup, words), ("delta", sup - zs, words),
-                                   ("en", english, english_words)):
+                                   ("en", english, english_test_words)):
         entry = level(args, runs, item_words)
         scores[name], scores[f"{name}_ci95"] = entry["delta"], entry["ci95"]
     return scores
@@ -641,20 +659,21 @@ def build_report(args, records):
                 entry[task] = task_scores(args, found)
                 entry[f"n_pretrain_seeds_{task}"] = len(found)
                 finished[transformation, row, fraction, task] = found
-        scores = [records[f"alignment-{name}"]["all"]["score"] for name in names if f"alignment-{name}" in records]
-        if scores:
-            entry["alignment_score"] = round(float(np.mean(scores)), 2)
-            entry["alignment_score_per_seed"] = scores
-            held_out = [records[f"alignment-{name}"]["outside the dictionary"]["score"] for name in names
-                        if f"alignment-{name}" in records]
-            entry["alignment_score_outside_dictionary"] = round(float(np.mean(held_out)), 2)
+        found = [records[f"alignment-{name}"] for name in names if f"alignment-{name}" in records]
+        if found:
+            for field_name, part in (("alignment_score", "all"), ("alignment_score_outside_dictionary",
+                                                                 "outside the dictionary")):
+                scores = [record[part]["score"] for record in found if record[part]["score"] is not None]
+                entry[field_name] = round(float(np.mean(scores)), 2) if scores else None
+            entry["alignment_score_per_seed"] = [record["all"]["score"] for record in found]
         if any(task in entry for task in args.tasks):
             entry["n_pretrain_seeds"] = max(entry.get(f"n_pretrain_seeds_{task}", 0) for task in args.tasks)
             rows.append(entry)
     comparisons = []
     for (transformation, row, fraction, task), found in finished.items():
         for baseline in BASELINES:
-            baseline_fraction = fraction if ROWS[baseline][2] else 0.0
+            # a row without pairs meets TLM at the table's fraction
+            baseline_fraction = (fraction or args.parallel_fraction) if ROWS[baseline][2] else 0.0
             if baseline == row or (transformation, baseline, baseline_fraction, task) not in finished:
                 continue
             if fraction not in (0.0, args.parallel_fraction) and baseline == "mlm":
@@ -684,9 +703,10 @@ def correlation(args, records):
     points = []
     for (transformation, row, fraction), names in row_groups(args).items():
         for name in names:
-            if f"alignment-{name}" in records and f"pos-{name}" in records:
+            score = records.get(f"alignment-{name}", {}).get("all", {}).get("score")
+            if score is not None and f"pos-{name}" in records:
                 gap, words = gap_counts(args, [records[f"pos-{name}"]])
-                points.append((records[f"alignment-{name}"]["all"]["score"], 100 * gap.sum(axis=-1).mean() / words.sum()))
+                points.append((score, 100 * gap.sum(axis=-1).mean() / words.sum()))
     if len(points) < 3:
         return None
     rho, p_value = spearmanr(*zip(*points))
@@ -756,37 +776,33 @@ def write_report(args, command, records):
 
 
 def plot(args, rows, path):
+    """POS ZS and Δ of each row of the table by transformation, and ZS against the parallel fraction (scaling rows);
+    each point with its 95% interval."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     table = [row for row in rows if "pos" in row and row["parallel_fraction"] in (0.0, args.parallel_fraction)]
-    scaling = [row for row in rows if "pos" in row and row["row"] in args.scaling_rows
-               and row["transformation"] == args.transformations[0]]
+    names = list(dict.fromkeys(row["row"] for row in table))  # every transformation's rows, in order
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    width = 0.8 / max(len(args.transformations), 1)
+    shift = 0.6 / max(len(args.transformations), 1)
     for axis, measure, title in ((axes[0], "zs", "POS zero-shot (ZS)"), (axes[1], "delta", "POS Δ = SUP − ZS")):
         for k, transformation in enumerate(args.transformations):
             entries = [row for row in table if row["transformation"] == transformation]
-            x = np.arange(len(entries)) + k * width
-            values = [row["pos"][measure] for row in entries]
-            errors = [[v - row["pos"][f"{measure}_ci95"][0] for v, row in zip(values, entries)],
-                      [row["pos"][f"{measure}_ci95"][1] - v for v, row in zip(values, entries)]]
-            axis.bar(x, values, width, yerr=errors, capsize=3, label=transformation)
-            axis.set_xticks(np.arange(len(entries)) + width * (len(args.transformations) - 1) / 2,
-                            [row["row"] for row in entries], rotation=30, ha="right")
+            run_study.interval_bars(axis, [names.index(row["row"]) + k * shift for row in entries], [
+                {"delta": row["pos"][measure], "ci95": row["pos"][f"{measure}_ci95"]} for row in entries],
+                fmt="o", label=transformation)
+        axis.set_xticks(np.arange(len(names)) + shift * (len(args.transformations) - 1) / 2, names, rotation=30,
+                        ha="right")
         axis.set_title(title, fontsize=10)
         axis.set_ylabel("points")
         axis.legend(fontsize=8)
     for row_name in args.scaling_rows:
-        entries = sorted((row for row in scaling if row["row"] == row_name), key=lambda row: row["parallel_fraction"])
-        if entries:
-            x = [100 * row["parallel_fraction"] for row in entries]
-            values = [row["pos"]["zs"] for row in entries]
-            errors = [[v - row["pos"]["zs_ci95"][0] for v, row in zip(values, entries)],
-                      [row["pos"]["zs_ci95"][1] - v for v, row in zip(values, entries)]]
-            axes[2].errorbar(x, values, yerr=errors, fmt="o-", capsize=3, label=row_name)
+        entries = sorted((row for row in rows if "pos" in row and row["row"] == row_name and
+                          row["transformation"] == args.transformations[0]), key=lambda row: row["parallel_fraction"])
+        run_study.interval_bars(axes[2], [100 * row["parallel_fraction"] for row in entries], [
+            {"delta": row["pos"]["zs"], "ci95": row["pos"]["zs_ci95"]} for row in entries], fmt="o-", label=row_name)
     axes[2].set_xscale("log")
     axes[2].set_xlabel(f"parallel data (% of the corpus), {args.transformations[0]}")
     axes[2].set_title("POS zero-shot vs parallel data", fontsize=10)
@@ -806,6 +822,8 @@ def parse_command_line(argv=None):
     problems += [f"--tasks: unknown {t}" for t in args.tasks if t not in TASKS]
     if "pos" not in args.tasks:
         problems.append("--tasks must include pos (the primary task)")
+    problems += [f"--scaling_rows: {r} trains on no pairs: it has no parallel fraction to scale" for r in
+                 args.scaling_rows if r in ROWS and not ROWS[r][2]]
     if not 0 < args.pair_share < 1:
         problems.append("--pair_share must lie in (0, 1)")
     if problems:

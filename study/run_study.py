@@ -739,7 +739,12 @@ def paired_difference(args, records, baseline_records, languages):
     runs = [np.array([accuracy_table(record, seeds, languages)[0] for record in group])
             for group in (records, baseline_records)]
     _, words, language_of = accuracy_table(records[0], seeds, languages)
-    delta, ci95, error = paired_comparison(*runs, words, language_of, args.bootstrap_samples, args.seed)
+    return difference_entry(*runs, words, language_of, args.bootstrap_samples, args.seed)
+
+
+def difference_entry(objective_runs, baseline_runs, words, languages, samples, seed):
+    """`paired_comparison` as a report entry: {"delta", "ci95", "minimum_detectable_effect"} (points, rounded)."""
+    delta, ci95, error = paired_comparison(objective_runs, baseline_runs, words, languages, samples, seed)
     return {"delta": round(delta, 2), "ci95": [round(ci95[0], 2), round(ci95[1], 2)],
             "minimum_detectable_effect": round((Z_95 + Z_80_POWER) * error, 2)}
 

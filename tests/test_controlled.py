@@ -97,6 +97,10 @@ def test_alignment_score_is_the_share_of_words_whose_nearest_derived_word_is_the
     assert (score, words) == (pytest.approx(100 / 3), 3)
     # a word the vocabulary lacks (its token would be [UNK]) is not scored
     assert run_controlled.alignment_score(tmp_path / "model", pairs[:2] + [("owl", "OWL")])[1] == 2
+    # scoring some words only, still among every derived word: sun's nearest is DOG, among DOG and SUN both
+    assert run_controlled.alignment_score(tmp_path / "model", pairs, scored=pairs[2:]) == (0.0, 1)
+    assert run_controlled.alignment_score(tmp_path / "model", pairs[1:], scored=pairs[2:]) == (0.0, 1)
+    assert run_controlled.alignment_score(tmp_path / "model", pairs[2:]) == (100.0, 1)  # alone, SUN is its only one
 
 
 def fake_records(args, names_and_accuracy, items=40):
@@ -116,11 +120,11 @@ def fake_records(args, names_and_accuracy, items=40):
 
 def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_for(tmp_path):
     args = run_controlled.parse_command_line([
-        "--transformations", "trans+inv", "--rows", "mlm", "tlm", "weam-gold", "--tasks", "pos",
+        "--transformations", "trans+inv", "--rows", "mlm", "tlm", "weam-gold", "align_mlm", "--tasks", "pos",
         "--pretrain_seeds", "1", "2", "--finetune_seeds", "1", "2", "--scaling_fractions", "0.01", "0.25",
         "--scaling_rows", "tlm", "--scaling_seeds", "1", "--bootstrap_samples", "200",
         "--results_dir", str(tmp_path / "results"), "--docs_dir", str(tmp_path / "docs")])
-    accuracy = {"mlm": (0.1, 0.8), "tlm": (0.2, 0.8), "weam-gold": (0.6, 0.8)}
+    accuracy = {"mlm": (0.1, 0.8), "tlm": (0.2, 0.8), "weam-gold": (0.6, 0.8), "align_mlm": (0.7, 0.8)}
     names = {run_controlled.model_name(t, row, fraction, seed): accuracy[row]
              for t, row, fraction, seed in run_controlled.design(args)}
     assert "trans+inv-tlm-1-seed1" in names and "trans+inv-mlm-0-seed2" in names
@@ -128,7 +132,7 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
     run_controlled.write_report(args, "python study/run_controlled.py", records)
     report = json.loads((tmp_path / "docs" / "controlled.json").read_text())
     rows = {(row["row"], row["parallel_fraction"]): row for row in report["rows"]}
-    assert set(rows) == {("mlm", 0.0), ("tlm", 0.25), ("weam-gold", 0.25), ("tlm", 0.01)}
+    assert set(rows) == {("mlm", 0.0), ("tlm", 0.25), ("weam-gold", 0.25), ("align_mlm", 0.0), ("tlm", 0.01)}
     weam = rows["weam-gold", 0.25]
     assert weam["transformation"] == "trans+inv" and weam["objective"] == "weam" and weam["alignments"] == "gold"
     assert weam["n_pretrain_seeds"] == 2 and weam["n_finetune_seeds"] == 2 and "alignments" not in rows["tlm", 0.25]
@@ -143,7 +147,8 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
                                "minimum_detectable_effect", "n_pretrain_seeds", "n_finetune_seeds"}
     assert ("tlm", "mlm", 0.01, "zero-shot word accuracy") not in entries  # a scaling row meets TLM only
     assert ("weam-gold", "tlm", 0.25, "Δ = SUP − ZS") in entries
-    assert report["alignment_correlation"]["models"] == 7 and report["alignment_correlation"]["spearman_rho"] < 0
+    assert ("align_mlm", "tlm", 0.0, "zero-shot word accuracy") in entries  # without pairs: TLM at the table's 25%
+    assert report["alignment_correlation"]["models"] == 9 and report["alignment_correlation"]["spearman_rho"] < 0
     assert (tmp_path / "docs" / "controlled.md").read_text().startswith("# Controlled evidence")
     assert (tmp_path / "docs" / "controlled.png").stat().st_size > 0
 

@@ -2,6 +2,7 @@
 
 import functools
 import json
+import math
 import os
 import re
 import subprocess
@@ -263,6 +264,12 @@ def test_a_bad_monolingual_line_is_named_or_skipped_and_counted(tokenizer, tmp_p
     assert (report.read, report.used, sum(report.skipped.values()), len(dataset)) == (read, read - 1, 1, read - 1)
 
 
+def test_an_empty_monolingual_file_is_one_line(tokenizer, tmp_path):
+    (tmp_path / "m.en").write_bytes(b"")
+    with pytest.raises(ParallelDataError, match=r"m\.en: empty, hence no sentences to read"):
+        load_monolingual_corpus(MonolingualSpec.parse(f"en={tmp_path / 'm.en'}"), tokenizer, cache_dir=str(tmp_path))
+
+
 def test_a_monolingual_spec_names_one_language_and_one_file():
     assert MonolingualSpec.parse("en=wiki.en") == MonolingualSpec("en", "wiki.en")
     for spec in ("wiki.en", "en-de=a.en,a.de", "en=a.en,b.en"):
@@ -284,6 +291,28 @@ def test_monolingual_sentences_train_beside_the_pairs_and_are_reported(tmp_path)
     card = (output / "README.md").read_text()
     assert "| es (monolingual sentences) | mono.es | 40 |" in card
     assert len(logged_losses(output)) == 3
+
+
+@pytest.mark.slow
+def test_ppa_on_two_processes_gathers_keys_also_in_a_step_where_one_process_has_no_pair(tmp_path, free_port):
+    """41 pairs, then single sentences, in order, 4 a batch on each of 2 processes: in a step where one process
+    holds a pair and the other only sentences, the second must still join the gather of the step's keys (it used to
+    skip it: the two processes' collectives then fell out of step, and a gather read garbage sizes)."""
+    source = [line.strip() for line in open(f"{ROOT}/data/sample/tico19.en-es.en", encoding="utf-8")][:41]
+    target = [line.strip() for line in open(f"{ROOT}/data/sample/tico19.en-es.es", encoding="utf-8")][:41]
+    pairs = f"{write(tmp_path / 'p.en', source)},{write(tmp_path / 'p.es', target)}"
+    mono = write(tmp_path / "mono.es", ["uno dos tres", "cuatro cinco", "seis"] * 10)
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port),
+         os.path.join(ROOT, "run_pretrain.py"), "--objective", "ppa", "--train_data", f"en-es={pairs}",
+         "--monolingual_data", f"es={mono}", "--config_overrides", TINY, "--train_sampling_strategy", "sequential",
+         "--per_device_train_batch_size", "4", "--max_steps", "8", "--validation_pairs", "0", "--save_strategy", "no",
+         "--logging_steps", "1", "--use_cpu", "--output_dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env={**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = logged_losses(tmp_path / "out")
+    assert len(losses) == 8 and all(math.isfinite(entry["loss"]) for entry in losses)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -110,6 +110,9 @@ EARLIER_RUNS = {  # case: (what the earlier run left, this run's arguments, its 
     "an explicit checkpoint of another objective": (EVERYTHING, ["--objective", "mlm", "--resume_from_checkpoint",
                                                                  "CHECKPOINT"],
      r".*/checkpoint-2 was trained with --objective weam, not mlm: .* for a new run leave out --resume_from_checkpoint"),
+    "another run's checkpoint resumed into it": (EVERYTHING, ["--resume_from_checkpoint", "RUN_CHECKPOINT"],
+     r"--output_dir .*/earlier holds an earlier run \(.*\), not .*/run/checkpoint-1's: give another --output_dir to "
+     r"resume it into, or --overwrite_output_dir to train over it"),
 }  # fmt: skip
 
 
@@ -119,8 +122,8 @@ def test_a_run_does_not_write_over_an_earlier_one(work, tmp_path, capsys, case):
     earlier = earlier_run(work, tmp_path, keep)
     before = hashes(earlier)
     other = sample_pairs(tmp_path, 50, 40)
-    extra = [other if word == "OTHER" else str(earlier / "checkpoint-2") if word == "CHECKPOINT" else word
-             for word in extra]
+    words = {"OTHER": other, "CHECKPOINT": str(earlier / "checkpoint-2"), "RUN_CHECKPOINT": str(work["run"] / "checkpoint-1")}
+    extra = [words.get(word, word) for word in extra]
     status, said = outcome(run_pretrain.main, [*work["argv"], *extra, "--output_dir", str(earlier)], capsys)
     assert status == 1 and re.fullmatch(f"error: {message}", said), said
     assert hashes(earlier) == before
@@ -145,6 +148,18 @@ def test_overwrite_output_dir_trains_over_an_earlier_run_and_removes_its_checkpo
     assert status == 0
     assert not (earlier / "checkpoint-2").exists() and (earlier / "checkpoint-1").exists()  # this run's only
     assert json.loads((earlier / "trainer_state.json").read_text())["global_step"] == 1
+
+
+def test_overwrite_output_dir_keeps_the_earlier_checkpoints_when_the_data_stops_the_run(work, tmp_path, capsys):
+    earlier = earlier_run(work, tmp_path, EVERYTHING)
+    checkpoints = {path: digest for path, digest in hashes(earlier).items() if "/checkpoint-" in path}
+    assert checkpoints
+    bad = tmp_path / "bad.en"
+    bad.write_text("a sentence\n\n", encoding="utf-8")  # an empty line: an error unless --skip_invalid
+    status, said = outcome(run_pretrain.main, [*work["argv"], "--train_data", f"en-es={bad},{bad}", "--output_dir",
+                                               str(earlier), "--overwrite_output_dir"], capsys)  # fmt: skip
+    assert status == 1 and "bad.en:2" in said
+    assert {path: digest for path, digest in hashes(earlier).items() if path in checkpoints} == checkpoints
 
 
 @pytest.mark.parametrize("case", ["its own --model", "another model folder", "a file"])

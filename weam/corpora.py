@@ -106,7 +106,7 @@ class MonolingualSpec:
 
     @classmethod
     def parse(cls, spec: str) -> "MonolingualSpec":
-        language, _, path = spec.partition("=")
+        language, _, path = spec.rpartition("=")  # as `CorpusSpec`: the last "=" ends the name
         if not language or not path or "-" in language or "," in path:
             raise ParallelDataError(f"{spec!r}: a monolingual corpus is `LANG=FILE` (one sentence per line, e.g. "
                                     "en=wiki.en); parallel corpora go to --train_data")
@@ -530,6 +530,11 @@ def read_corpus(spec: CorpusSpec, max_line_chars=2000, skip_invalid=False, strea
     features = _row_features(with_alignment)
     if streaming:
         return datasets.IterableDataset.from_generator(reader, features=features, gen_kwargs=options)
+    return _generate(reader, features, options, cache_dir)
+
+
+def _generate(reader, features, options, cache_dir):
+    """The rows `reader(**options)` yields as a (cached) dataset; the reader's ParallelDataError, not datasets'."""
     try:
         return datasets.Dataset.from_generator(reader, features=features, gen_kwargs=options, cache_dir=cache_dir)
     except datasets.exceptions.DatasetGenerationError as error:
@@ -684,7 +689,7 @@ def _prepare_monolingual_batch(batch, tokenizer, max_seq_length, pretokenized, s
             if not skip_invalid:
                 raise ParallelDataError(f"{corpus_name}, line {batch['line'][k]}: the sentence has no words after "
                                         "tokenization. Fix the data, or pass --skip_invalid.")
-            problems[k] = "a side has no words after tokenization"
+            problems[k] = "no words after tokenization"
     options = dict(max_length=max_seq_length, return_special_tokens_mask=True, return_token_type_ids=True)
     return _encode_sentences(tokenizer, [(words, None if pretokenized else batch["source"])], problems, batch["line"],
                              options)
@@ -807,21 +812,15 @@ def load_monolingual_corpus(spec: MonolingualSpec, tokenizer, skip_invalid=False
     `prepare_corpus(unit="sentences")`: (dataset, CorpusReport counting sentences). Read, checked and cached like a
     parallel corpus; a bad line is an error naming it, or with `skip_invalid` a counted skip."""
     _check_file(spec.path, spec)
+    if os.path.getsize(spec.path) == 0:
+        raise ParallelDataError(f"{spec.path}: empty, hence no sentences to read (from --monolingual_data {spec.name}=)")
     options = {"path": spec.path, "max_line_chars": max_line_chars, "skip_invalid": skip_invalid,
                "file_stamps": repr((os.path.abspath(spec.path), os.path.getsize(spec.path),
                                     os.path.getmtime(spec.path)))}
     features = datasets.Features({"source": datasets.Value("string"), "line": datasets.Value("int64"),
                                   "problem": datasets.Value("string")})
-    try:
-        rows = datasets.Dataset.from_generator(_read_text_lines, features=features, gen_kwargs=options,
-                                               cache_dir=cache_dir)
-    except datasets.exceptions.DatasetGenerationError as error:
-        if isinstance(error.__cause__, ParallelDataError):
-            raise error.__cause__ from None
-        raise
+    rows = _generate(_read_text_lines, features, options, cache_dir)
     report = CorpusReport(f"{spec.language} (monolingual)", read=len(rows), unit="sentences")
-    if not report.read:
-        raise ParallelDataError(f"{spec.path}: no sentences in it")
     rows = report.count_and_drop(rows)
     processes = tokenizing_processes(len(rows), num_proc)
     prepared = rows.map(
