@@ -148,6 +148,11 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
     assert ("tlm", "mlm", 0.01, "zero-shot word accuracy") not in entries  # a scaling row meets TLM only
     assert ("weam-gold", "tlm", 0.25, "Δ = SUP − ZS") in entries
     assert ("align_mlm", "tlm", 0.0, "zero-shot word accuracy") in entries  # without pairs: TLM at the table's 25%
+    assert ("tlm", "tlm at 1%", 0.25, "zero-shot word accuracy") in entries  # more parallel data, the same row
+    text = (tmp_path / "docs" / "controlled.md").read_text()
+    assert "- **The goal**, an objective whose POS zero-shot interval on trans+inv lies 10+ points above MLM's: met by " \
+           "weam-gold" in text and "align_mlm (" in text
+    assert "- **ALIGN-MLM far above MLM**" in text and "reproduced." in text
     assert report["alignment_correlation"]["models"] == 9 and report["alignment_correlation"]["spearman_rho"] < 0
     assert (tmp_path / "docs" / "controlled.md").read_text().startswith("# Controlled evidence")
     assert (tmp_path / "docs" / "controlled.png").stat().st_size > 0
