@@ -101,7 +101,7 @@ class ControlledArguments:
     pretrain_seeds: list[int] = field(default_factory=lambda: [1, 2, 3], metadata={"help": "Pre-training seeds."})
     finetune_seeds: list[int] = field(default_factory=lambda: [1, 2], metadata={"help": "Fine-tuning seeds."})
     parallel_fraction: float = field(default=0.25, metadata={
-        "help": "Share of the corpus whose paired view the pair objectives get (ALIGN-MLM's default, 25%)."})
+        "help": "Share of the corpus whose paired view the pair objectives get (ALIGN-MLM's default, 25%%)."})
     scaling_fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 0.25, 1.0], metadata={
         "help": "Parallel fractions of the scaling rows (on the first transformation)."})
     scaling_rows: list[str] = field(default_factory=lambda: ["tlm", "weam-eflomal"], metadata={
@@ -115,14 +115,14 @@ class ControlledArguments:
     vocab_size: int = field(default=12_000, metadata={"help": "WordPiece vocabulary of both languages together."})
     noisy_link_share: float = field(default=0.3, metadata={
         "help": "Share of the gold links moved to a random other word in weam-noisy's links (AER about that share; "
-                "eflomal's on real de-en pairs is 27%, README)."})
+                "eflomal's on real de-en pairs is 27%%, README)."})
     dictionary_fraction: float = field(default=0.25, metadata={
-        "help": "Share of the English word types whose transliteration is ALIGN-MLM's dictionary (the paper's 25%)."})
+        "help": "Share of the English word types whose transliteration is ALIGN-MLM's dictionary (the paper's 25%%)."})
     model_size: str = field(default="hidden_size=128,num_hidden_layers=4,num_attention_heads=4,intermediate_size=512",
                             metadata={"help": "The BERT trained from scratch (config settings)."})
     steps: int = field(default=1000, metadata={"help": "Pre-training steps of every run."})
     batch_size: int = field(default=32, metadata={"help": "Examples per step (a pair or a sentence each)."})
-    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate (5% warm-up, linear decay)."})
+    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate (5%% warm-up, linear decay)."})
     pair_share: float = field(default=0.5, metadata={"help": "Share of the examples that are pairs in the rows that "
                                                      "train on pairs (the rest: the sentences of both languages)."})
     ppa_queue_size: int = field(default=4096, metadata={"help": "PPA's MoCo queue."})

@@ -494,3 +494,17 @@ def test_the_readme_counts_the_collected_suite_and_pytest_q_keeps_its_summary():
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     assert f"offline: {total} tests" in readme and f"runs the {fast} fast ones" in readme
     assert f"the {slow} marked `slow`" in readme
+
+
+SCRIPTS = sorted(path.relative_to(REPO).as_posix() for folder in (REPO, REPO / "study", REPO / "benchmarks")
+                 for path in folder.glob("*.py") if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_explains_itself_with_help(script):
+    """`--help` of every script exits 0 with its options (argparse formats each help text with %: a bare % in
+    one ends in a traceback)."""
+    done = subprocess.run([sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0 and "usage:" in done.stdout and "--" in done.stdout, done.stderr[-2000:]
