@@ -152,10 +152,17 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
     text = (tmp_path / "docs" / "controlled.md").read_text()
     assert "- **The goal**, an objective whose POS zero-shot interval on trans+inv lies 10+ points above MLM's: met by " \
            "weam-gold" in text and "align_mlm (" in text
-    assert "- **ALIGN-MLM far above MLM**" in text and "reproduced." in text
+    assert "- **ALIGN-MLM far above MLM**" in text and text.count(": reproduced.") == 1  # +60 points; TLM's +10 is not
     assert report["alignment_correlation"]["models"] == 9 and report["alignment_correlation"]["spearman_rho"] < 0
     assert (tmp_path / "docs" / "controlled.md").read_text().startswith("# Controlled evidence")
     assert (tmp_path / "docs" / "controlled.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("ci95, said", [
+    ([10.0, 16.0], "reproduced."), ([9.2, 16.0], "the direction reproduced, not the size"),
+    ([-7.1, -1.3], "not reproduced: the opposite direction."), ([-1.4, 7.8], "not reproduced: the interval holds no")])
+def test_a_papers_far_above_claim_is_judged_by_the_whole_interval(ci95, said):
+    assert run_controlled.verdict({"ci95": ci95}).startswith(said)
 
 
 def test_pretraining_commands_differ_only_where_the_objectives_do(tmp_path):
