@@ -51,6 +51,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -232,9 +233,13 @@ def train_tokenizer(word_lists, vocab_size, folder):
 
 def save_tokenizer(vocabulary_file, folder):
     """A transformers tokenizer folder of a WordPiece vocabulary: cased, no accent stripping, no CJK splitting (the
-    derived script is read as written)."""
+    derived script is read as written). The folder keeps vocab.txt (save_pretrained writes tokenizer.json alone):
+    the alignment score reads it, whether the tokenizer was trained or rebuilt from the kept vocabulary."""
     from transformers import BertTokenizerFast
 
+    folder.mkdir(parents=True, exist_ok=True)
+    if vocabulary_file != folder / "vocab.txt":
+        shutil.copyfile(vocabulary_file, folder / "vocab.txt")
     BertTokenizerFast(vocab=str(vocabulary_file), do_lower_case=False, tokenize_chinese_chars=False,
                       strip_accents=False).save_pretrained(folder)
 

@@ -65,6 +65,14 @@ def test_the_trained_tokenizer_shares_nothing_but_its_special_tokens(tmp_path, t
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "tokenizer")
     pieces = [set(tokenizer.tokenize(" ".join(words))) for words in (english[0], derived[0])]
     assert pieces[0] and pieces[1] and not pieces[0] & pieces[1]
+    # on a fresh machine the folder is rebuilt from the kept vocabulary: the same files, the same pieces
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "vocab.txt").write_bytes((tmp_path / "tokenizer" / "vocab.txt").read_bytes())
+    run_controlled.save_tokenizer(tmp_path / "kept" / "vocab.txt", tmp_path / "rebuilt")
+    assert (tmp_path / "rebuilt" / "vocab.txt").read_bytes() == (tmp_path / "kept" / "vocab.txt").read_bytes()
+    rebuilt = AutoTokenizer.from_pretrained(tmp_path / "rebuilt")
+    assert [rebuilt.tokenize(" ".join(words)) for words in (english[0], derived[0])] == [
+        tokenizer.tokenize(" ".join(words)) for words in (english[0], derived[0])]
     assert run_controlled.vocabulary_scripts(["[CLS]", "ab", "##" + synthetic.LETTERS[3], "a" + synthetic.LETTERS[0]],
                                              ["[CLS]"]) == {"special": 1, "english": 1, "derived": 1, "both": 1}
 
