@@ -852,8 +852,9 @@ def write_report(args, command, records):
     lines = [
         "# Controlled evidence: every objective from scratch on English and a derived language",
         "",
-        f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}); the finished stages took {wall_seconds / 60:.0f} "
-        f"minutes of wall time on a 2-core CPU (each stage's time is in its file in `study/results/controlled/`). "
+        f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}); the finished stages' times add up to "
+        f"{wall_seconds / 60:.0f} minutes on a 2-core CPU, where two ran at once (`--workers 2`; each stage's time is "
+        "in its file in `study/results/controlled/`). "
         f"Finished: POS for {done} of the {expected} pre-training runs"
         + (" (`python study/run_controlled.py` resumes)." if done < expected else "."),
     ]
