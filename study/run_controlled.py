@@ -687,6 +687,11 @@ def build_report(args, records):
                 continue  # a scaling row is compared with TLM at its own fraction
             comparisons += compare(args, transformation, row, fraction, task, found, baseline,
                                    finished[transformation, baseline, baseline_fraction, task])
+    # alignment quality: WEAM through eflomal's and through noisy links against WEAM through the gold links
+    for (transformation, row, fraction, task), found in list(finished.items()):
+        gold = finished.get((transformation, "weam-gold", fraction, task))
+        if row in ("weam-eflomal", "weam-noisy") and gold:
+            comparisons += compare(args, transformation, row, fraction, task, found, "weam-gold", gold)
     # more parallel data: each scaling row at every fraction against itself at the smallest
     main, smallest = args.transformations[0], min(args.scaling_fractions)
     for row in args.scaling_rows:
@@ -763,7 +768,7 @@ def verdict(entry):
     return "not reproduced: the interval holds no difference."
 
 
-def findings(args, rows, comparisons, rho):
+def findings(args, rows, comparisons, rho, data):
     """What the finished stages show, in words: the goal, the paper's findings one by one, WEAM and PPA."""
     main = args.transformations[0]
     table = {row["row"]: row for row in rows if row["transformation"] == main and "pos" in row
@@ -807,6 +812,14 @@ def findings(args, rows, comparisons, rho):
                         f"{interval_text(largest)}, MDE {largest['minimum_detectable_effect']:.1f}: "
                         + ("flat within the interval." if largest["ci95"][0] <= 0 <= largest["ci95"][1] else
                            "not flat.") if largest else ""))
+    quality = [c for c in comparisons if c["transformation"] == main and c["baseline"] == "weam-gold"
+               and c["task"] == "pos" and c["metric"].startswith("zero-shot")
+               and c["parallel_fraction"] == args.parallel_fraction]
+    if quality and data:
+        pairs = f"{main} {percent(args.parallel_fraction)}%"
+        lines.append("- **Alignment quality** (WEAM's links against the gold links, AER: eflomal's "
+                     f"{data['eflomal AER'].get(pairs)}%, the noisy links' {data['noisy AER'].get(pairs)}%): zero-shot "
+                     "against weam-gold " + ", ".join(f"{c['objective']} {interval_text(c)}" for c in quality) + ".")
     for objective in ("weam-eflomal", "weam-gold", "weam-noisy", "ppa"):
         if objective in table:
             against = [f"{TITLES[baseline]} {interval_text(versus[objective, baseline])}" for baseline in BASELINES
@@ -858,7 +871,7 @@ def write_report(args, command, records):
         f"Finished: POS for {done} of the {expected} pre-training runs"
         + (" (`python study/run_controlled.py` resumes)." if done < expected else "."),
     ]
-    shown = findings(args, rows, comparisons, rho)
+    shown = findings(args, rows, comparisons, rho, data)
     if shown:
         lines += ["", "## What it shows", "", *shown]
     for task in args.tasks:

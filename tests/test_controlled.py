@@ -128,11 +128,12 @@ def fake_records(args, names_and_accuracy, items=40):
 
 def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_for(tmp_path):
     args = run_controlled.parse_command_line([
-        "--transformations", "trans+inv", "--rows", "mlm", "tlm", "weam-gold", "align_mlm", "--tasks", "pos",
+        "--transformations", "trans+inv", "--rows", "mlm", "tlm", "weam-gold", "weam-noisy", "align_mlm", "--tasks", "pos",
         "--pretrain_seeds", "1", "2", "--finetune_seeds", "1", "2", "--scaling_fractions", "0.01", "0.25",
         "--scaling_rows", "tlm", "--scaling_seeds", "1", "--bootstrap_samples", "200",
         "--results_dir", str(tmp_path / "results"), "--docs_dir", str(tmp_path / "docs")])
-    accuracy = {"mlm": (0.1, 0.8), "tlm": (0.2, 0.8), "weam-gold": (0.6, 0.8), "align_mlm": (0.7, 0.8)}
+    accuracy = {"mlm": (0.1, 0.8), "tlm": (0.2, 0.8), "weam-gold": (0.6, 0.8), "weam-noisy": (0.3, 0.8),
+                "align_mlm": (0.7, 0.8)}
     names = {run_controlled.model_name(t, row, fraction, seed): accuracy[row]
              for t, row, fraction, seed in run_controlled.design(args)}
     assert "trans+inv-tlm-1-seed1" in names and "trans+inv-mlm-0-seed2" in names
@@ -140,7 +141,8 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
     run_controlled.write_report(args, "python study/run_controlled.py", records)
     report = json.loads((tmp_path / "docs" / "controlled.json").read_text())
     rows = {(row["row"], row["parallel_fraction"]): row for row in report["rows"]}
-    assert set(rows) == {("mlm", 0.0), ("tlm", 0.25), ("weam-gold", 0.25), ("align_mlm", 0.0), ("tlm", 0.01)}
+    assert set(rows) == {("mlm", 0.0), ("tlm", 0.25), ("weam-gold", 0.25), ("weam-noisy", 0.25), ("align_mlm", 0.0),
+                         ("tlm", 0.01)}
     weam = rows["weam-gold", 0.25]
     assert weam["transformation"] == "trans+inv" and weam["objective"] == "weam" and weam["alignments"] == "gold"
     assert weam["n_pretrain_seeds"] == 2 and weam["n_finetune_seeds"] == 2 and "alignments" not in rows["tlm", 0.25]
@@ -157,11 +159,19 @@ def test_result_files_hold_the_rows_comparisons_and_correlation_the_issue_asks_f
     assert ("weam-gold", "tlm", 0.25, "Δ = SUP − ZS") in entries
     assert ("align_mlm", "tlm", 0.0, "zero-shot word accuracy") in entries  # without pairs: TLM at the table's 25%
     assert ("tlm", "tlm at 1%", 0.25, "zero-shot word accuracy") in entries  # more parallel data, the same row
+    noisy = entries["weam-noisy", "weam-gold", 0.25, "zero-shot word accuracy"]  # alignment quality: worse links
+    assert noisy["delta"] == pytest.approx(-30, abs=4) and noisy["ci95"][1] < 0
+    assert ("weam-gold", "weam-gold", 0.25, "zero-shot word accuracy") not in entries
+    data = {"eflomal AER": {"trans+inv 25%": 0.01}, "noisy AER": {"trans+inv 25%": 29.92}}
+    quality = [line for line in run_controlled.findings(args, report["rows"], report["comparisons"], None, data)
+               if line.startswith("- **Alignment quality**")]
+    assert quality == [f"- **Alignment quality** (WEAM's links against the gold links, AER: eflomal's 0.01%, the noisy "
+                       f"links' 29.92%): zero-shot against weam-gold weam-noisy {run_controlled.interval_text(noisy)}."]
     text = (tmp_path / "docs" / "controlled.md").read_text()
     assert "- **The goal**, an objective whose POS zero-shot interval on trans+inv lies 10+ points above MLM's: met by " \
            "weam-gold" in text and "align_mlm (" in text
     assert "- **ALIGN-MLM far above MLM**" in text and text.count(": reproduced.") == 1  # +60 points; TLM's +10 is not
-    assert report["alignment_correlation"]["models"] == 9 and report["alignment_correlation"]["spearman_rho"] < 0
+    assert report["alignment_correlation"]["models"] == 11 and report["alignment_correlation"]["spearman_rho"] < 0
     assert (tmp_path / "docs" / "controlled.md").read_text().startswith("# Controlled evidence")
     assert (tmp_path / "docs" / "controlled.png").stat().st_size > 0
 
