@@ -277,7 +277,12 @@ def prepare_data(args):
     key = stage_key(settings)
     record = run_study.finished(args, "data", key)
     paths = data_paths(args)
-    if record is None or not paths["tokenizer"].is_dir():
+    # a finished stage on a machine whose data an earlier command wrote for other rows: the links its rows need
+    # may be missing there (they are kept in RESULTS_DIR/data)
+    links_missing = any(not data_paths(args, transformation, fraction)["eflomal"].exists()
+                        for transformation in args.transformations for fraction in args.fractions(transformation)
+                        if uses_eflomal(args, transformation, fraction))
+    if record is None or not paths["tokenizer"].is_dir() or links_missing:
         start = time.time()
         record = build_data(args, settings, key, start, previous=record)
     digest = hashlib.sha256(key.encode())
@@ -346,7 +351,13 @@ def build_data(args, settings, key, start, previous):
             if not uses_eflomal(args, transformation, fraction):
                 continue
             links_path = kept_links(args, transformation, fraction)
-            if previous is None or not links_path.exists():
+            if previous is not None and not links_path.exists():
+                sys.exit(f"{transformation} at {percent(fraction)}% needs eflomal's links, which the data stage of "
+                         f"{args.results_dir / 'data.json'} did not align (it ran with other rows); aligning them now "
+                         "would change the data every finished model was keyed on (eflomal cannot be seeded). Run "
+                         "with the recorded rows, or remove data.json and data/*.eflomal.gz there to run every stage "
+                         "again")
+            if previous is None:
                 links = align_words(sample[:count], [words for words, _, _ in derived[:count]], aligner="eflomal",
                                     symmetrization="grow-diag-final-and")
                 with gzip.open(links_path, "wt", encoding="utf-8") as file:

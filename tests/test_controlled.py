@@ -212,3 +212,36 @@ def test_noisy_links_move_the_stated_share_to_other_words_and_are_seeded():
     assert noisy[0] == gold[0]  # a one-word sentence has nowhere else to go
     aer = run_controlled.alignment_error_rate(noisy, [(g, g) for g in gold])["aer"]
     assert aer == pytest.approx(moved)
+
+
+def test_a_fresh_machine_gets_the_kept_links_its_rows_need_whatever_rows_built_its_data(tmp_path, monkeypatch):
+    """The data stage, finished, is rebuilt on a new machine from the kept vocabulary and links; a later command whose
+    rows need links an earlier one on that machine did not write gets them from the kept file, under the same key."""
+    words = "the cat sat on a mat and a dog ran to the red house by the sea".split()
+    sample = [[words[(i + k) % len(words)] for k in range(3 + i % 5)] for i in range(40)]
+    monkeypatch.setattr(run_controlled, "corpus_sentences", lambda args: (sample, {"sampled": len(sample)}))
+    monkeypatch.setattr(run_controlled, "pos_sentences", lambda split: [(sample[0], ["X"] * len(sample[0]))])
+    monkeypatch.setattr(run_controlled, "xnli_dev_items", lambda: [(sample[1], sample[2], "entailment")])
+    aligned = []
+
+    def align_words(source, target, **kwargs):
+        aligned.append(len(source))
+        return [[(i, len(s) - 1 - i) for i in range(len(s))] for s in source]
+
+    monkeypatch.setattr(run_controlled, "align_words", align_words)
+    common = ["--results_dir", str(tmp_path / "results"), "--sentences", "40", "--vocab_size", "200",
+              "--scaling_fractions", "0.25"]
+
+    def prepare(machine, *rows):
+        args = run_controlled.parse_command_line(common + ["--work_dir", str(tmp_path / machine), *rows])
+        return run_controlled.prepare_data(args)[0], run_controlled.data_paths(args, "trans", 0.25)["eflomal"]
+
+    key, trans_links = prepare("first")
+    assert trans_links.exists() and len(aligned) == 2  # trans+inv and trans, at 25%
+    second_key, second_links = prepare("second", "--other_rows", "mlm")  # a new machine, trans without WEAM
+    assert second_key == key and not second_links.exists()
+    second_key, second_links = prepare("second")  # the study's rows again: trans's links are written from the kept file
+    assert second_key == key and second_links.read_text() == trans_links.read_text() and len(aligned) == 2
+    (tmp_path / "results" / "data" / "trans-25.eflomal.gz").unlink()
+    with pytest.raises(SystemExit, match="trans at 25% needs eflomal's links"):
+        prepare("third")
