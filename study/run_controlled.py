@@ -368,7 +368,7 @@ def build_data(args, settings, key, start, previous):
             predicted = [parse_pharaoh(line) for line in pharaoh.splitlines()]
             result["eflomal AER"][f"{transformation} {percent(fraction)}%"] = round(
                 100 * alignment_error_rate(predicted, [(g, g) for g in gold])["aer"], 2)
-        own = {name: {set_: value for set_, value in result[name].items() if set_.startswith(f"{transformation} ")}
+        own = {name: {pairs: value for pairs, value in result[name].items() if pairs.startswith(f"{transformation} ")}
                for name in ("pairs", "eflomal AER")}
         print(f"[data] {transformation}: pairs {own['pairs']}, eflomal AER (%) {own['eflomal AER']}", flush=True)
     if previous is not None:
